@@ -1,0 +1,1276 @@
+#include "SessionEngine.h"
+
+#include "RandomSource.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace hourglass {
+
+namespace {
+
+constexpr std::size_t kAuthTabIdBytes = 8; // 11 base64url characters, like Keycloak's tab ids
+// Rough per-object cost used for the authentication session memory estimate shown to admins.
+constexpr std::size_t kAuthRootOverheadBytes = sizeof(AuthRootRecord) + 64;
+constexpr std::size_t kAuthTabOverheadBytes = sizeof(AuthTabRecord) + 16;
+
+bool heapGreater(const auto &a, const auto &b)
+{
+    return a.dueMs > b.dueMs;
+}
+
+TimeMs saturatingAdd(TimeMs a, TimeMs b)
+{
+    if (b > 0 && a > std::numeric_limits<TimeMs>::max() - b)
+        return std::numeric_limits<TimeMs>::max();
+    return a + b;
+}
+
+} // namespace
+
+std::string_view sessionErrorName(SessionError error)
+{
+    switch (error) {
+    case SessionError::None:
+        return "ok";
+    case SessionError::Malformed:
+        return "malformed";
+    case SessionError::Unknown:
+        return "unknown";
+    case SessionError::Expired:
+        return "expired";
+    case SessionError::UserLimitReached:
+        return "user_limit_reached";
+    case SessionError::IpLimitReached:
+        return "ip_limit_reached";
+    case SessionError::SizeExceeded:
+        return "size_exceeded";
+    case SessionError::RandomUnavailable:
+        return "random_unavailable";
+    case SessionError::StoreUnavailable:
+        return "store_unavailable";
+    case SessionError::InvalidArgument:
+        return "invalid_argument";
+    case SessionError::AuthSessionUnknown:
+        return "auth_session_unknown";
+    case SessionError::AuthSessionExpired:
+        return "auth_session_expired";
+    case SessionError::AuthTabUnknown:
+        return "auth_tab_unknown";
+    }
+    return "unknown_error";
+}
+
+SessionEngine::SessionEngine(Options options, const Policy &policy)
+    : m_options(options), m_clock(options.clock ? options.clock : &SystemClock::instance()),
+      m_random(options.random ? options.random : &OpenSslRandom::instance()), m_policy(policy)
+{
+    const std::size_t shardCount = std::max<std::size_t>(1, m_options.shards);
+    m_shards.reserve(shardCount);
+    for (std::size_t i = 0; i < shardCount; ++i) {
+        auto shard = std::make_unique<Shard>();
+        for (const Area area : kAreas)
+            shard->rules[static_cast<std::size_t>(area)] = rulesFor(policy.area(area));
+        m_shards.push_back(std::move(shard));
+    }
+}
+
+SessionEngine::~SessionEngine()
+{
+    stopMaintenance();
+}
+
+TimeMs SessionEngine::now() const
+{
+    return m_clock->nowMs();
+}
+
+SessionEngine::Shard &SessionEngine::shardFor(const IdHash &hash) const
+{
+    // Bytes 8..15 are independent of the bytes the hash table uses for its buckets.
+    std::size_t h;
+    std::memcpy(&h, hash.bytes().data() + 8, sizeof h);
+    return *m_shards[h % m_shards.size()];
+}
+
+SessionEngine::ExpiryRules SessionEngine::rulesFor(const AreaPolicy &policy)
+{
+    return {policy.idleTimeoutMinutes * kMsPerMinute, policy.rememberMePeriodMinutes * kMsPerMinute,
+            policy.maxTimeoutEnabled, policy.maxTimeoutMinutes * kMsPerMinute};
+}
+
+TimeMs SessionEngine::idleDeadline(const Slot &slot, const ExpiryRules &rules)
+{
+    // A remember-me session uses the remember-me period in place of the idle timeout.
+    return saturatingAdd(slot.lastActivityMs, slot.rememberMe ? rules.rememberMeMs : rules.idleMs);
+}
+
+TimeMs SessionEngine::absoluteDeadline(const Slot &slot, const ExpiryRules &rules)
+{
+    // WSO2/Asgardeo maximum session timeout: counted from authentication, never extended by
+    // activity or by remember-me.
+    return rules.maxEnabled ? saturatingAdd(slot.authTimeMs, rules.maxMs) : SessionInfo::kNoDeadline;
+}
+
+TimeMs SessionEngine::expiresAt(const Slot &slot, const ExpiryRules &rules)
+{
+    return std::min(idleDeadline(slot, rules), absoluteDeadline(slot, rules));
+}
+
+SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const
+{
+    const ExpiryRules &rules = shard.rules[static_cast<std::size_t>(slot.area)];
+    SessionInfo info;
+    info.hash = hash;
+    info.user = slot.user;
+    info.area = slot.area;
+    info.rememberMe = slot.rememberMe;
+    info.clientIp = slot.clientIp;
+    info.userAgent = slot.userAgent;
+    info.createdMs = slot.createdMs;
+    info.authTimeMs = slot.authTimeMs;
+    info.lastActivityMs = slot.lastActivityMs;
+    info.dataSize = slot.data.size();
+    info.idleDeadlineMs = idleDeadline(slot, rules);
+    info.absoluteDeadlineMs = absoluteDeadline(slot, rules);
+    info.expiresAtMs = std::min(info.idleDeadlineMs, info.absoluteDeadlineMs);
+    return info;
+}
+
+SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
+{
+    return {hash,           slot.user,      slot.area,       slot.rememberMe,     slot.clientIp,
+            slot.userAgent, slot.createdMs, slot.authTimeMs, slot.lastActivityMs, slot.data};
+}
+
+void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
+{
+    shard.heap.push_back(entry);
+    std::push_heap(shard.heap.begin(), shard.heap.end(),
+                   [](const auto &a, const auto &b) { return heapGreater(a, b); });
+}
+
+void SessionEngine::rebuildHeap(Shard &shard)
+{
+    shard.heap.clear();
+    shard.heap.reserve(shard.sessions.size());
+    for (const auto &[hash, slot] : shard.sessions)
+        shard.heap.push_back({expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]), hash});
+    std::make_heap(shard.heap.begin(), shard.heap.end(),
+                   [](const auto &a, const auto &b) { return heapGreater(a, b); });
+    shard.staleHeapEntries = 0;
+}
+
+SessionEvent SessionEngine::event(EventType type, TimeMs time) const
+{
+    SessionEvent e;
+    e.type = type;
+    e.timeMs = time;
+    return e;
+}
+
+void SessionEngine::publish(Events &events)
+{
+    if (m_options.events && !events.empty())
+        m_options.events->publish(events);
+}
+
+SessionStore::Ticket SessionEngine::submit(std::vector<StoreMutation> mutations)
+{
+    if (!m_options.store || mutations.empty())
+        return 0;
+    return m_options.store->submit(std::move(mutations));
+}
+
+bool SessionEngine::durable(SessionStore::Ticket ticket)
+{
+    if (!m_options.store || ticket == 0)
+        return true;
+    return m_options.store->waitDurable(ticket);
+}
+
+void SessionEngine::countRejection(SessionError error)
+{
+    switch (error) {
+    case SessionError::Malformed:
+        m_counters.rejectedMalformed.fetch_add(1, std::memory_order_relaxed);
+        break;
+    case SessionError::Expired:
+        m_counters.rejectedExpired.fetch_add(1, std::memory_order_relaxed);
+        break;
+    case SessionError::UserLimitReached:
+    case SessionError::IpLimitReached:
+        m_counters.rejectedLimit.fetch_add(1, std::memory_order_relaxed);
+        break;
+    default:
+        m_counters.rejectedUnknown.fetch_add(1, std::memory_order_relaxed);
+        break;
+    }
+}
+
+Policy SessionEngine::policy() const
+{
+    std::lock_guard lock(m_policyMutex);
+    return m_policy;
+}
+
+ConfigResult SessionEngine::setPolicy(const Policy &policy)
+{
+    // Re-check every key's bounds (confirmation is the caller's business) and the cross-key rules.
+    for (const SettingKey &key : SettingsSchema::keys()) {
+        ConfigResult checked = SettingsSchema::check(key, key.get(policy), Confirmation::Confirmed);
+        if (!checked.ok())
+            return checked;
+    }
+    ConfigResult cross = SettingsSchema::validate(policy);
+    if (!cross.ok())
+        return cross;
+
+    std::lock_guard writeLock(m_policyWriteMutex);
+    Policy previous;
+    {
+        std::lock_guard lock(m_policyMutex);
+        previous = m_policy;
+        m_policy = policy;
+    }
+    if (previous == policy)
+        return {};
+    for (auto &shard : m_shards) {
+        std::lock_guard lock(shard->mutex);
+        bool changed = false;
+        for (const Area area : kAreas) {
+            const ExpiryRules rules = rulesFor(policy.area(area));
+            auto &current = shard->rules[static_cast<std::size_t>(area)];
+            changed = changed || current.idleMs != rules.idleMs ||
+                      current.rememberMeMs != rules.rememberMeMs || current.maxEnabled != rules.maxEnabled ||
+                      current.maxMs != rules.maxMs;
+            current = rules;
+        }
+        // Shorter timeouts may move expiries earlier than their heap entries: re-key the heap.
+        if (changed)
+            rebuildHeap(*shard);
+    }
+    Events events;
+    SessionEvent e = event(EventType::PolicyChanged, now());
+    for (const SettingKey &key : SettingsSchema::keys()) {
+        if (key.get(previous) != key.get(policy)) {
+            if (!e.detail.empty())
+                e.detail += ", ";
+            e.detail += key.path + "=" + SettingsSchema::format(key, key.get(policy));
+        }
+    }
+    events.push_back(std::move(e));
+    publish(events);
+    return {};
+}
+
+void SessionEngine::directoryRemove(const std::string &user, const std::string &clientIp, const IdHash &hash)
+{
+    if (auto it = m_byUser.find(user); it != m_byUser.end()) {
+        std::erase_if(it->second, [&](const UserEntry &entry) { return entry.hash == hash; });
+        if (it->second.empty())
+            m_byUser.erase(it);
+    }
+    if (auto it = m_byIp.find(clientIp); it != m_byIp.end()) {
+        if (--it->second == 0)
+            m_byIp.erase(it);
+    }
+}
+
+void SessionEngine::removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
+                                 std::vector<StoreMutation> &mutations)
+{
+    const IdHash hash = it->first;
+    directoryRemove(it->second.user, it->second.clientIp, hash);
+    m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
+    shard.sessions.erase(it);
+    ++shard.staleHeapEntries;
+    mutations.push_back({StoreMutation::RemoveSession{hash}});
+    // Destroyed sessions leave stale heap entries behind; bound them by the live count.
+    if (shard.staleHeapEntries > shard.sessions.size() + 1024)
+        rebuildHeap(shard);
+}
+
+std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs time, Events &events,
+                                              std::vector<StoreMutation> &mutations)
+{
+    auto userIt = m_byUser.find(user);
+    if (userIt == m_byUser.end())
+        return 0;
+    const std::vector<UserEntry> entries = userIt->second;
+    std::size_t removed = 0;
+    for (const UserEntry &entry : entries) {
+        Shard &shard = shardFor(entry.hash);
+        std::lock_guard lock(shard.mutex);
+        auto it = shard.sessions.find(entry.hash);
+        if (it == shard.sessions.end())
+            continue;
+        if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= time) {
+            SessionEvent e = event(EventType::Expired, time);
+            e.area = it->second.area;
+            e.user = it->second.user;
+            e.clientIp = it->second.clientIp;
+            e.idHash = entry.hash.toHex();
+            events.push_back(std::move(e));
+            removeLocked(shard, it, mutations);
+            m_counters.expired.fetch_add(1, std::memory_order_relaxed);
+            ++removed;
+        }
+    }
+    return removed;
+}
+
+CreateResult SessionEngine::create(const CreateParams &params)
+{
+    CreateResult result;
+    if (params.user.empty()) {
+        result.error = SessionError::InvalidArgument;
+        return result;
+    }
+    std::optional<SessionToken> token = SessionToken::generate(*m_random);
+    if (!token) {
+        result.error = SessionError::RandomUnavailable;
+        return result;
+    }
+    const IdHash hash = token->hash();
+    const Policy policy = this->policy();
+    const AreaPolicy &areaPolicy = policy.area(params.area);
+
+    Events events;
+    std::vector<StoreMutation> mutations;
+    SessionStore::Ticket ticket = 0;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        const TimeMs time = now();
+
+        const auto ipIt = m_byIp.find(params.clientIp);
+        if (policy.maxSessionsPerIp > 0 && ipIt != m_byIp.end() &&
+            ipIt->second >= static_cast<std::size_t>(policy.maxSessionsPerIp)) {
+            SessionEvent e = event(EventType::LimitHit, time);
+            e.area = params.area;
+            e.user = params.user;
+            e.clientIp = params.clientIp;
+            e.count = policy.maxSessionsPerIp;
+            e.detail = "per-IP session cap reached";
+            events.push_back(std::move(e));
+            result.error = SessionError::IpLimitReached;
+        }
+
+        if (result.error == SessionError::None && areaPolicy.maxSessionsPerUser > 0) {
+            const auto limit = static_cast<std::size_t>(areaPolicy.maxSessionsPerUser);
+            const auto countInArea = [&] {
+                const auto it = m_byUser.find(params.user);
+                if (it == m_byUser.end())
+                    return std::size_t(0);
+                return static_cast<std::size_t>(
+                    std::count_if(it->second.begin(), it->second.end(),
+                                  [&](const UserEntry &u) { return u.area == params.area; }));
+            };
+            if (countInArea() >= limit)
+                purgeExpiredOfUser(params.user, time, events, mutations);
+            if (countInArea() >= limit) {
+                SessionEvent e = event(EventType::LimitHit, time);
+                e.area = params.area;
+                e.user = params.user;
+                e.clientIp = params.clientIp;
+                e.count = areaPolicy.maxSessionsPerUser;
+                if (areaPolicy.perUserLimitAction == UserLimitAction::Deny) {
+                    e.detail = "per-user session limit reached: new session denied";
+                    result.error = SessionError::UserLimitReached;
+                    events.push_back(std::move(e));
+                } else {
+                    e.detail = "per-user session limit reached: oldest session terminated";
+                    events.push_back(std::move(e));
+                    while (countInArea() >= limit) {
+                        std::vector<UserEntry> &entries = m_byUser[params.user];
+                        auto oldest = entries.end();
+                        for (auto it = entries.begin(); it != entries.end(); ++it) {
+                            if (it->area == params.area &&
+                                (oldest == entries.end() || it->createdMs < oldest->createdMs))
+                                oldest = it;
+                        }
+                        const IdHash victim = oldest->hash;
+                        Shard &shard = shardFor(victim);
+                        std::lock_guard lock(shard.mutex);
+                        auto slotIt = shard.sessions.find(victim);
+                        if (slotIt == shard.sessions.end()) { // defensive: index out of step
+                            entries.erase(oldest);
+                            continue;
+                        }
+                        SessionEvent d = event(EventType::Destroyed, time);
+                        d.area = params.area;
+                        d.user = params.user;
+                        d.clientIp = slotIt->second.clientIp;
+                        d.idHash = victim.toHex();
+                        d.detail = "terminated: per-user limit, oldest session";
+                        events.push_back(std::move(d));
+                        removeLocked(shard, slotIt, mutations);
+                        m_counters.destroyed.fetch_add(1, std::memory_order_relaxed);
+                        result.displaced.push_back(victim);
+                    }
+                }
+            }
+        }
+
+        if (result.error == SessionError::None) {
+            Shard &shard = shardFor(hash);
+            std::lock_guard lock(shard.mutex);
+            Slot slot;
+            slot.user = params.user;
+            slot.clientIp = params.clientIp;
+            slot.userAgent = params.userAgent;
+            slot.createdMs = time;
+            slot.authTimeMs = time;
+            slot.lastActivityMs = time;
+            slot.area = params.area;
+            slot.rememberMe = params.rememberMe;
+            auto [it, inserted] = shard.sessions.emplace(hash, std::move(slot));
+            if (!inserted) { // a 2^-256 event, but never overwrite a live session
+                result.error = SessionError::RandomUnavailable;
+            } else {
+                heapPush(shard,
+                         {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
+                mutations.push_back({StoreMutation::PutSession{recordOf(hash, it->second)}});
+                m_byUser[params.user].push_back({hash, time, params.area});
+                ++m_byIp[params.clientIp];
+                m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
+                                                                                   std::memory_order_relaxed);
+                result.info = infoOf(hash, it->second, shard);
+                SessionEvent e = event(EventType::Created, time);
+                e.area = params.area;
+                e.user = params.user;
+                e.clientIp = params.clientIp;
+                e.idHash = hash.toHex();
+                e.detail = params.rememberMe ? "remember-me" : "";
+                events.push_back(std::move(e));
+            }
+        }
+        ticket = submit(std::move(mutations));
+    }
+    publish(events);
+
+    if (result.error != SessionError::None) {
+        countRejection(result.error);
+        durable(ticket); // displaced/expired removals still go to the store
+        return result;
+    }
+    if (!durable(ticket)) {
+        // Never acknowledge a session that is not durable: take it back out of memory.
+        revoke(hash, "rolled back: store unavailable");
+        result = CreateResult{};
+        result.error = SessionError::StoreUnavailable;
+        return result;
+    }
+    m_counters.created.fetch_add(1, std::memory_order_relaxed);
+    result.token = token->text();
+    return result;
+}
+
+ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
+{
+    ValidateResult result;
+    m_counters.validations.fetch_add(1, std::memory_order_relaxed);
+    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    if (!token) {
+        result.error = SessionError::Malformed;
+        countRejection(result.error);
+        return result;
+    }
+    const IdHash hash = token->hash();
+    Shard &shard = shardFor(hash);
+    {
+        std::lock_guard lock(shard.mutex);
+        auto it = shard.sessions.find(hash);
+        if (it == shard.sessions.end()) {
+            result.error = SessionError::Unknown;
+        } else {
+            Slot &slot = it->second;
+            const TimeMs time = now();
+            if (expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]) <= time) {
+                result.error = SessionError::Expired; // the sweeper reclaims it
+            } else {
+                if (touch == Touch::Yes && time > slot.lastActivityMs) {
+                    slot.lastActivityMs = time; // slides the idle horizon only
+                    if (!slot.touchDirty) {
+                        slot.touchDirty = true;
+                        shard.dirty.push_back(hash);
+                    }
+                }
+                result.info = infoOf(hash, slot, shard);
+            }
+        }
+    }
+    if (result.error != SessionError::None)
+        countRejection(result.error);
+    return result;
+}
+
+RotateResult SessionEngine::rotate(std::string_view tokenText)
+{
+    RotateResult result;
+    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    if (!token) {
+        result.error = SessionError::Malformed;
+        countRejection(result.error);
+        return result;
+    }
+    std::optional<SessionToken> fresh = SessionToken::generate(*m_random);
+    if (!fresh) {
+        result.error = SessionError::RandomUnavailable;
+        return result;
+    }
+    const IdHash oldHash = token->hash();
+    const IdHash newHash = fresh->hash();
+    Events events;
+    std::vector<StoreMutation> mutations;
+    SessionStore::Ticket ticket = 0;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        const TimeMs time = now();
+        Slot moved;
+        {
+            Shard &shard = shardFor(oldHash);
+            std::lock_guard lock(shard.mutex);
+            auto it = shard.sessions.find(oldHash);
+            if (it == shard.sessions.end()) {
+                result.error = SessionError::Unknown;
+            } else if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <=
+                       time) {
+                result.error = SessionError::Expired;
+            } else {
+                moved = std::move(it->second);
+                shard.sessions.erase(it);
+                ++shard.staleHeapEntries;
+                mutations.push_back({StoreMutation::RemoveSession{oldHash}});
+            }
+        }
+        if (result.error == SessionError::None) {
+            moved.lastActivityMs = std::max(moved.lastActivityMs, time);
+            moved.touchDirty = false;
+            Shard &shard = shardFor(newHash);
+            std::lock_guard lock(shard.mutex);
+            auto [it, inserted] = shard.sessions.emplace(newHash, std::move(moved));
+            heapPush(shard, {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
+                             newHash});
+            mutations.push_back({StoreMutation::PutSession{recordOf(newHash, it->second)}});
+            for (UserEntry &entry : m_byUser[it->second.user]) {
+                if (entry.hash == oldHash)
+                    entry.hash = newHash;
+            }
+            result.info = infoOf(newHash, it->second, shard);
+            SessionEvent e = event(EventType::Rotated, time);
+            e.area = it->second.area;
+            e.user = it->second.user;
+            e.clientIp = it->second.clientIp;
+            e.idHash = newHash.toHex();
+            e.detail = "previous " + oldHash.toHex();
+            events.push_back(std::move(e));
+        }
+        ticket = submit(std::move(mutations));
+    }
+    publish(events);
+    if (result.error != SessionError::None) {
+        countRejection(result.error);
+        return result;
+    }
+    if (!durable(ticket)) {
+        // The old identifier is already dead in memory; the new one is not acknowledged.
+        revoke(newHash, "rolled back: store unavailable");
+        return RotateResult{SessionError::StoreUnavailable, {}, oldHash, {}};
+    }
+    m_counters.rotated.fetch_add(1, std::memory_order_relaxed);
+    result.token = fresh->text();
+    result.previousHash = oldHash;
+    return result;
+}
+
+SetDataResult SessionEngine::setData(std::string_view tokenText, std::string data)
+{
+    SetDataResult result;
+    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    if (!token) {
+        result.error = SessionError::Malformed;
+        countRejection(result.error);
+        return result;
+    }
+    const IdHash hash = token->hash();
+    const Policy policy = this->policy();
+    Events events;
+    SessionStore::Ticket ticket = 0;
+    {
+        Shard &shard = shardFor(hash);
+        std::lock_guard lock(shard.mutex);
+        auto it = shard.sessions.find(hash);
+        const TimeMs time = now();
+        if (it == shard.sessions.end()) {
+            result.error = SessionError::Unknown;
+        } else if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= time) {
+            result.error = SessionError::Expired;
+        } else {
+            Slot &slot = it->second;
+            const std::int64_t limit = policy.area(slot.area).maxSessionSizeBytes;
+            result.limitBytes = static_cast<std::size_t>(limit);
+            if (limit > 0 && data.size() > static_cast<std::size_t>(limit)) {
+                // Magento: admin → an error is shown; storefront → silently not stored. Both logged.
+                SessionEvent e = event(EventType::SizeExceeded, time);
+                e.area = slot.area;
+                e.user = slot.user;
+                e.clientIp = slot.clientIp;
+                e.idHash = hash.toHex();
+                e.count = static_cast<std::int64_t>(data.size());
+                e.detail = "session size " + std::to_string(data.size()) + " bytes exceeds limit of " +
+                           std::to_string(limit) + " bytes";
+                events.push_back(std::move(e));
+                m_counters.sizeExceeded.fetch_add(1, std::memory_order_relaxed);
+                if (slot.area == Area::Admin)
+                    result.error = SessionError::SizeExceeded;
+                else
+                    result.dropped = true;
+            } else {
+                slot.data = std::move(data);
+                slot.lastActivityMs = std::max(slot.lastActivityMs, time);
+                std::vector<StoreMutation> mutations;
+                mutations.push_back({StoreMutation::SetData{hash, slot.data, slot.lastActivityMs}});
+                ticket = submit(std::move(mutations));
+            }
+            if (result.error == SessionError::None)
+                result.info = infoOf(hash, slot, shard);
+        }
+    }
+    publish(events);
+    if (result.error == SessionError::Unknown || result.error == SessionError::Expired)
+        countRejection(result.error);
+    if (result.error == SessionError::None && !durable(ticket))
+        result.error = SessionError::StoreUnavailable;
+    return result;
+}
+
+GetDataResult SessionEngine::getData(std::string_view tokenText)
+{
+    GetDataResult result;
+    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    if (!token) {
+        result.error = SessionError::Malformed;
+        countRejection(result.error);
+        return result;
+    }
+    const IdHash hash = token->hash();
+    Shard &shard = shardFor(hash);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sessions.find(hash);
+    if (it == shard.sessions.end()) {
+        result.error = SessionError::Unknown;
+    } else if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= now()) {
+        result.error = SessionError::Expired;
+    } else {
+        result.data = it->second.data;
+        result.info = infoOf(hash, it->second, shard);
+    }
+    if (result.error != SessionError::None)
+        countRejection(result.error);
+    return result;
+}
+
+SessionError SessionEngine::destroy(std::string_view tokenText)
+{
+    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    if (!token) {
+        countRejection(SessionError::Malformed);
+        return SessionError::Malformed;
+    }
+    return revoke(token->hash(), "logout");
+}
+
+SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
+{
+    Events events;
+    SessionStore::Ticket ticket = 0;
+    SessionError error = SessionError::None;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        Shard &shard = shardFor(hash);
+        std::lock_guard lock(shard.mutex);
+        auto it = shard.sessions.find(hash);
+        if (it == shard.sessions.end()) {
+            error = SessionError::Unknown;
+        } else {
+            SessionEvent e = event(EventType::Destroyed, now());
+            e.area = it->second.area;
+            e.user = it->second.user;
+            e.clientIp = it->second.clientIp;
+            e.idHash = hash.toHex();
+            e.detail = std::string(reason);
+            events.push_back(std::move(e));
+            std::vector<StoreMutation> mutations;
+            removeLocked(shard, it, mutations);
+            ticket = submit(std::move(mutations));
+            m_counters.destroyed.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    publish(events);
+    if (error == SessionError::None && !durable(ticket))
+        return SessionError::StoreUnavailable; // ended in memory, but not yet durably
+    return error;
+}
+
+std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<IdHash> except,
+                                       std::optional<Area> area)
+{
+    const std::string user(userView);
+    Events events;
+    std::size_t ended = 0;
+    SessionStore::Ticket ticket = 0;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        const TimeMs time = now();
+        auto userIt = m_byUser.find(user);
+        if (userIt == m_byUser.end())
+            return 0;
+        const std::vector<UserEntry> entries = userIt->second;
+        std::vector<StoreMutation> mutations;
+        for (const UserEntry &entry : entries) {
+            if ((except && entry.hash == *except) || (area && entry.area != *area))
+                continue;
+            Shard &shard = shardFor(entry.hash);
+            std::lock_guard lock(shard.mutex);
+            auto it = shard.sessions.find(entry.hash);
+            if (it == shard.sessions.end())
+                continue;
+            removeLocked(shard, it, mutations);
+            ++ended;
+        }
+        ticket = submit(std::move(mutations));
+        SessionEvent e = event(EventType::ForceLogout, time);
+        e.user = user;
+        e.area = area.value_or(Area::Admin);
+        e.count = static_cast<std::int64_t>(ended);
+        e.idHash = except ? except->toHex() : std::string();
+        e.detail = except ? "all sessions ended except the current one" : "all sessions ended";
+        events.push_back(std::move(e));
+    }
+    m_counters.forcedLogouts.fetch_add(ended, std::memory_order_relaxed);
+    publish(events);
+    durable(ticket);
+    return ended;
+}
+
+std::optional<SessionInfo> SessionEngine::find(const IdHash &hash) const
+{
+    Shard &shard = shardFor(hash);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sessions.find(hash);
+    if (it == shard.sessions.end())
+        return std::nullopt;
+    return infoOf(hash, it->second, shard);
+}
+
+SessionPage SessionEngine::list(const SessionQuery &query) const
+{
+    std::vector<SessionInfo> matches;
+    const auto matchesQuery = [&](const Slot &slot) {
+        if (query.area && slot.area != *query.area)
+            return false;
+        if (!query.user.empty() && slot.user != query.user)
+            return false;
+        if (!query.clientIp.empty() && slot.clientIp != query.clientIp)
+            return false;
+        if (!query.text.empty() && slot.user.find(query.text) == std::string::npos &&
+            slot.clientIp.find(query.text) == std::string::npos)
+            return false;
+        return true;
+    };
+    if (!query.user.empty()) {
+        std::vector<IdHash> hashes;
+        {
+            std::lock_guard directoryLock(m_directoryMutex);
+            if (auto it = m_byUser.find(query.user); it != m_byUser.end()) {
+                for (const UserEntry &entry : it->second)
+                    hashes.push_back(entry.hash);
+            }
+        }
+        for (const IdHash &hash : hashes) {
+            Shard &shard = shardFor(hash);
+            std::lock_guard lock(shard.mutex);
+            auto it = shard.sessions.find(hash);
+            if (it != shard.sessions.end() && matchesQuery(it->second))
+                matches.push_back(infoOf(hash, it->second, shard));
+        }
+    } else {
+        for (const auto &shard : m_shards) {
+            std::lock_guard lock(shard->mutex);
+            for (const auto &[hash, slot] : shard->sessions) {
+                if (matchesQuery(slot))
+                    matches.push_back(infoOf(hash, slot, *shard));
+            }
+        }
+    }
+    // Newest first; ties broken by hash so that pages are stable.
+    const auto newerFirst = [](const SessionInfo &a, const SessionInfo &b) {
+        if (a.createdMs != b.createdMs)
+            return a.createdMs > b.createdMs;
+        return a.hash.bytes() < b.hash.bytes();
+    };
+    SessionPage page;
+    page.total = matches.size();
+    if (query.offset >= matches.size())
+        return page;
+    const std::size_t end = std::min(matches.size(), query.offset + query.limit);
+    std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(end), matches.end(),
+                      newerFirst);
+    page.rows.assign(std::make_move_iterator(matches.begin() + static_cast<std::ptrdiff_t>(query.offset)),
+                     std::make_move_iterator(matches.begin() + static_cast<std::ptrdiff_t>(end)));
+    return page;
+}
+
+std::size_t SessionEngine::sessionCount() const
+{
+    std::size_t total = 0;
+    for (const auto &shard : m_shards) {
+        std::lock_guard lock(shard->mutex);
+        total += shard->sessions.size();
+    }
+    return total;
+}
+
+EngineCounters SessionEngine::counters() const
+{
+    EngineCounters c;
+    for (std::size_t i = 0; i < kAreas.size(); ++i)
+        c.active[i] = m_counters.active[i].load(std::memory_order_relaxed);
+    c.created = m_counters.created.load(std::memory_order_relaxed);
+    c.validations = m_counters.validations.load(std::memory_order_relaxed);
+    c.rejectedMalformed = m_counters.rejectedMalformed.load(std::memory_order_relaxed);
+    c.rejectedUnknown = m_counters.rejectedUnknown.load(std::memory_order_relaxed);
+    c.rejectedExpired = m_counters.rejectedExpired.load(std::memory_order_relaxed);
+    c.rejectedLimit = m_counters.rejectedLimit.load(std::memory_order_relaxed);
+    c.expired = m_counters.expired.load(std::memory_order_relaxed);
+    c.destroyed = m_counters.destroyed.load(std::memory_order_relaxed);
+    c.rotated = m_counters.rotated.load(std::memory_order_relaxed);
+    c.forcedLogouts = m_counters.forcedLogouts.load(std::memory_order_relaxed);
+    c.sizeExceeded = m_counters.sizeExceeded.load(std::memory_order_relaxed);
+    c.evictedAuthTabs = m_counters.evictedAuthTabs.load(std::memory_order_relaxed);
+    return c;
+}
+
+// ---- authentication sessions ------------------------------------------------------------------
+
+AuthStartResult SessionEngine::startAuthentication(std::string_view rootTokenText, std::string_view clientIp)
+{
+    AuthStartResult result;
+    std::array<std::uint8_t, kAuthTabIdBytes> tabBytes{};
+    if (!m_random->fill(tabBytes.data(), tabBytes.size())) {
+        result.error = SessionError::RandomUnavailable;
+        return result;
+    }
+    const std::string tabId = base64UrlEncode(tabBytes.data(), tabBytes.size());
+    const Policy policy = this->policy();
+    const TimeMs flowMs = policy.loginFlowTimeoutMinutes * kMsPerMinute;
+
+    Events events;
+    SessionStore::Ticket ticket = 0;
+    {
+        std::lock_guard lock(m_authMutex);
+        const TimeMs time = now();
+        AuthRoot *root = nullptr;
+        if (const auto token = SessionToken::parse(rootTokenText)) {
+            auto it = m_authRoots.find(token->hash());
+            if (it != m_authRoots.end() && saturatingAdd(it->second.record.lastActivityMs, flowMs) > time)
+                root = &it->second;
+        }
+        if (!root) {
+            std::optional<SessionToken> fresh = SessionToken::generate(*m_random);
+            if (!fresh) {
+                result.error = SessionError::RandomUnavailable;
+                return result;
+            }
+            AuthRoot created;
+            created.record.hash = fresh->hash();
+            created.record.clientIp = std::string(clientIp);
+            created.record.createdMs = time;
+            created.record.lastActivityMs = time;
+            root = &m_authRoots.emplace(created.record.hash, std::move(created)).first->second;
+            m_authHeap.push_back({saturatingAdd(time, flowMs), root->record.hash});
+            std::push_heap(m_authHeap.begin(), m_authHeap.end(),
+                           [](const auto &a, const auto &b) { return heapGreater(a, b); });
+            result.rootToken = fresh->text();
+            result.newRoot = true;
+        }
+        AuthRootRecord &record = root->record;
+        record.lastActivityMs = time;
+        record.tabs.push_back({tabId, time});
+        ++m_authTabs;
+        // Keycloak authSessionsLimit: when the limit is reached the oldest sub-session goes.
+        const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, policy.authSessionsLimit));
+        while (record.tabs.size() > limit) {
+            SessionEvent e = event(EventType::Evicted, time);
+            e.idHash = record.hash.toHex();
+            e.clientIp = record.clientIp;
+            e.count = static_cast<std::int64_t>(limit);
+            e.detail = "authentication sub-session " + record.tabs.front().tabId + " evicted (limit " +
+                       std::to_string(limit) + ")";
+            events.push_back(std::move(e));
+            result.evictedTabs.push_back(record.tabs.front().tabId);
+            record.tabs.erase(record.tabs.begin());
+            --m_authTabs;
+            m_counters.evictedAuthTabs.fetch_add(1, std::memory_order_relaxed);
+        }
+        result.rootHash = record.hash;
+        result.tabId = tabId;
+        result.tabCount = record.tabs.size();
+        std::vector<StoreMutation> mutations;
+        mutations.push_back({StoreMutation::PutAuthRoot{record}});
+        ticket = submit(std::move(mutations));
+    }
+    publish(events);
+    if (!durable(ticket)) {
+        result = AuthStartResult{};
+        result.error = SessionError::StoreUnavailable;
+    }
+    return result;
+}
+
+CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenText, std::string_view tabId,
+                                                   const CreateParams &params)
+{
+    CreateResult result;
+    const auto token = SessionToken::parse(rootTokenText);
+    if (!token) {
+        result.error = SessionError::Malformed;
+        return result;
+    }
+    const TimeMs flowMs = policy().loginFlowTimeoutMinutes * kMsPerMinute;
+    SessionStore::Ticket ticket = 0;
+    {
+        std::lock_guard lock(m_authMutex);
+        auto it = m_authRoots.find(token->hash());
+        if (it == m_authRoots.end()) {
+            result.error = SessionError::AuthSessionUnknown;
+            return result;
+        }
+        AuthRootRecord &record = it->second.record;
+        if (saturatingAdd(record.lastActivityMs, flowMs) <= now()) {
+            result.error = SessionError::AuthSessionExpired;
+            return result;
+        }
+        auto tab = std::find_if(record.tabs.begin(), record.tabs.end(),
+                                [&](const AuthTabRecord &t) { return t.tabId == tabId; });
+        if (tab == record.tabs.end()) {
+            result.error = SessionError::AuthTabUnknown;
+            return result;
+        }
+        record.tabs.erase(tab);
+        --m_authTabs;
+        std::vector<StoreMutation> mutations;
+        if (record.tabs.empty()) {
+            mutations.push_back({StoreMutation::RemoveAuthRoot{record.hash}});
+            m_authRoots.erase(it);
+        } else {
+            mutations.push_back({StoreMutation::PutAuthRoot{record}});
+        }
+        ticket = submit(std::move(mutations));
+    }
+    if (!durable(ticket)) {
+        result.error = SessionError::StoreUnavailable;
+        return result;
+    }
+    // A finished login flow becomes a user session with a fresh identifier.
+    return create(params);
+}
+
+SessionError SessionEngine::cancelAuthentication(std::string_view rootTokenText, std::string_view tabId)
+{
+    const auto token = SessionToken::parse(rootTokenText);
+    if (!token)
+        return SessionError::Malformed;
+    SessionStore::Ticket ticket = 0;
+    {
+        std::lock_guard lock(m_authMutex);
+        auto it = m_authRoots.find(token->hash());
+        if (it == m_authRoots.end())
+            return SessionError::AuthSessionUnknown;
+        AuthRootRecord &record = it->second.record;
+        const auto removed =
+            std::erase_if(record.tabs, [&](const AuthTabRecord &t) { return t.tabId == tabId; });
+        if (removed == 0)
+            return SessionError::AuthTabUnknown;
+        m_authTabs -= removed;
+        std::vector<StoreMutation> mutations;
+        if (record.tabs.empty()) {
+            mutations.push_back({StoreMutation::RemoveAuthRoot{record.hash}});
+            m_authRoots.erase(it);
+        } else {
+            mutations.push_back({StoreMutation::PutAuthRoot{record}});
+        }
+        ticket = submit(std::move(mutations));
+    }
+    return durable(ticket) ? SessionError::None : SessionError::StoreUnavailable;
+}
+
+std::optional<AuthRootRecord> SessionEngine::findAuthRoot(const IdHash &hash) const
+{
+    std::lock_guard lock(m_authMutex);
+    auto it = m_authRoots.find(hash);
+    if (it == m_authRoots.end())
+        return std::nullopt;
+    return it->second.record;
+}
+
+AuthSessionStats SessionEngine::authStats() const
+{
+    std::lock_guard lock(m_authMutex);
+    AuthSessionStats stats;
+    stats.roots = m_authRoots.size();
+    stats.tabs = m_authTabs;
+    stats.estimatedBytes = stats.roots * kAuthRootOverheadBytes + stats.tabs * kAuthTabOverheadBytes;
+    return stats;
+}
+
+// ---- expiry and maintenance -------------------------------------------------------------------
+
+std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t budget, Events &events)
+{
+    std::vector<StoreMutation> mutations;
+    std::size_t removed = 0;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        std::lock_guard lock(shard.mutex);
+        const auto cmp = [](const auto &a, const auto &b) {
+            return heapGreater(a, b);
+        };
+        std::size_t examined = 0;
+        while (!shard.heap.empty() && shard.heap.front().dueMs <= time && examined < budget) {
+            std::pop_heap(shard.heap.begin(), shard.heap.end(), cmp);
+            const HeapEntry entry = shard.heap.back();
+            shard.heap.pop_back();
+            ++examined;
+            auto it = shard.sessions.find(entry.hash);
+            if (it == shard.sessions.end()) {
+                if (shard.staleHeapEntries > 0)
+                    --shard.staleHeapEntries;
+                continue;
+            }
+            const TimeMs due = expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]);
+            if (due > time) {
+                heapPush(shard, {due, entry.hash}); // touched since: re-key at the real expiry
+                continue;
+            }
+            SessionEvent e = event(EventType::Expired, time);
+            e.area = it->second.area;
+            e.user = it->second.user;
+            e.clientIp = it->second.clientIp;
+            e.idHash = entry.hash.toHex();
+            events.push_back(std::move(e));
+            removeLocked(shard, it, mutations);
+            ++removed;
+        }
+    }
+    m_counters.expired.fetch_add(removed, std::memory_order_relaxed);
+    // Expiry removals are not acknowledged to anyone: submit without waiting. Should they be lost,
+    // the sessions are still expired by time when loaded again.
+    submit(std::move(mutations));
+    return removed;
+}
+
+std::size_t SessionEngine::sweepAuth(TimeMs time, std::size_t budget, Events &events)
+{
+    const TimeMs flowMs = policy().loginFlowTimeoutMinutes * kMsPerMinute;
+    std::vector<StoreMutation> mutations;
+    std::size_t removed = 0;
+    {
+        std::lock_guard lock(m_authMutex);
+        const auto cmp = [](const auto &a, const auto &b) {
+            return heapGreater(a, b);
+        };
+        std::size_t examined = 0;
+        while (!m_authHeap.empty() && m_authHeap.front().dueMs <= time && examined < budget) {
+            std::pop_heap(m_authHeap.begin(), m_authHeap.end(), cmp);
+            const HeapEntry entry = m_authHeap.back();
+            m_authHeap.pop_back();
+            ++examined;
+            auto it = m_authRoots.find(entry.hash);
+            if (it == m_authRoots.end())
+                continue;
+            const TimeMs due = saturatingAdd(it->second.record.lastActivityMs, flowMs);
+            if (due > time) {
+                m_authHeap.push_back({due, entry.hash});
+                std::push_heap(m_authHeap.begin(), m_authHeap.end(), cmp);
+                continue;
+            }
+            SessionEvent e = event(EventType::Expired, time);
+            e.idHash = entry.hash.toHex();
+            e.clientIp = it->second.record.clientIp;
+            e.count = static_cast<std::int64_t>(it->second.record.tabs.size());
+            e.detail = "unfinished login flow expired";
+            events.push_back(std::move(e));
+            m_authTabs -= it->second.record.tabs.size();
+            mutations.push_back({StoreMutation::RemoveAuthRoot{entry.hash}});
+            m_authRoots.erase(it);
+            ++removed;
+        }
+        // Roots finished or cancelled leave entries behind; keep the heap bounded.
+        if (m_authHeap.size() > 2 * m_authRoots.size() + 1024) {
+            m_authHeap.clear();
+            for (const auto &[hash, root] : m_authRoots)
+                m_authHeap.push_back({saturatingAdd(root.record.lastActivityMs, flowMs), hash});
+            std::make_heap(m_authHeap.begin(), m_authHeap.end(), cmp);
+        }
+    }
+    submit(std::move(mutations));
+    return removed;
+}
+
+std::size_t SessionEngine::sweepExpired(std::size_t maxSessions)
+{
+    const TimeMs time = now();
+    std::size_t total = 0;
+    for (auto &shard : m_shards) {
+        for (;;) {
+            if (total >= maxSessions)
+                break;
+            Events events;
+            const std::size_t budget = std::min(m_options.sweepBatch, maxSessions - total);
+            const std::size_t removed = sweepShard(*shard, time, budget, events);
+            publish(events);
+            total += removed;
+            bool more = false;
+            {
+                std::lock_guard lock(shard->mutex);
+                more = !shard->heap.empty() && shard->heap.front().dueMs <= time;
+            }
+            if (!more)
+                break;
+        }
+    }
+    Events events;
+    total += sweepAuth(time, maxSessions, events);
+    publish(events);
+    return total;
+}
+
+std::size_t SessionEngine::flushTouches()
+{
+    if (!m_options.store)
+        return 0;
+    std::vector<StoreTouch> touches;
+    for (auto &shard : m_shards) {
+        std::lock_guard lock(shard->mutex);
+        for (const IdHash &hash : shard->dirty) {
+            auto it = shard->sessions.find(hash);
+            if (it == shard->sessions.end())
+                continue;
+            it->second.touchDirty = false;
+            touches.push_back({hash, it->second.lastActivityMs});
+        }
+        shard->dirty.clear();
+    }
+    const std::size_t count = touches.size();
+    if (count > 0)
+        m_options.store->submitTouches(std::move(touches));
+    return count;
+}
+
+void SessionEngine::startMaintenance(std::chrono::milliseconds interval)
+{
+    std::lock_guard lock(m_maintenanceMutex);
+    if (m_maintenanceThread.joinable())
+        return;
+    m_maintenanceStop = false;
+    m_maintenanceThread = std::thread([this, interval] { maintenanceLoop(interval); });
+}
+
+void SessionEngine::stopMaintenance()
+{
+    {
+        std::lock_guard lock(m_maintenanceMutex);
+        if (!m_maintenanceThread.joinable())
+            return;
+        m_maintenanceStop = true;
+    }
+    m_maintenanceWake.notify_all();
+    m_maintenanceThread.join();
+    flushTouches();
+}
+
+void SessionEngine::maintenanceLoop(std::chrono::milliseconds interval)
+{
+    // Touches are flushed at most once a second (documented coalescing window).
+    const auto flushEvery = std::chrono::seconds(1);
+    auto lastFlush = std::chrono::steady_clock::now();
+    std::unique_lock lock(m_maintenanceMutex);
+    while (!m_maintenanceStop) {
+        m_maintenanceWake.wait_for(lock, interval, [this] { return m_maintenanceStop; });
+        if (m_maintenanceStop)
+            break;
+        lock.unlock();
+        sweepExpired();
+        if (std::chrono::steady_clock::now() - lastFlush >= flushEvery) {
+            flushTouches();
+            lastFlush = std::chrono::steady_clock::now();
+        }
+        lock.lock();
+    }
+}
+
+SessionStore::LoadResult SessionEngine::restoreFromStore()
+{
+    if (!m_options.store)
+        return {};
+    const TimeMs time = now();
+    const Policy policy = this->policy();
+    const TimeMs flowMs = policy.loginFlowTimeoutMinutes * kMsPerMinute;
+    std::vector<StoreMutation> stale;
+    std::lock_guard directoryLock(m_directoryMutex);
+    std::lock_guard authLock(m_authMutex);
+    SessionStore::LoadResult loaded = m_options.store->load(
+        [&](SessionRecord &&record) {
+            Shard &shard = shardFor(record.hash);
+            std::lock_guard lock(shard.mutex);
+            Slot slot;
+            slot.user = std::move(record.user);
+            slot.clientIp = std::move(record.clientIp);
+            slot.userAgent = std::move(record.userAgent);
+            slot.data = std::move(record.data);
+            slot.createdMs = record.createdMs;
+            slot.authTimeMs = record.authTimeMs;
+            slot.lastActivityMs = record.lastActivityMs;
+            slot.area = record.area;
+            slot.rememberMe = record.rememberMe;
+            const TimeMs due = expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]);
+            if (due <= time) { // expired while we were down: never revive
+                stale.push_back({StoreMutation::RemoveSession{record.hash}});
+                m_counters.expired.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
+            if (!inserted)
+                return;
+            shard.heap.push_back({due, record.hash});
+            m_byUser[it->second.user].push_back({record.hash, it->second.createdMs, it->second.area});
+            ++m_byIp[it->second.clientIp];
+            m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1,
+                                                                                   std::memory_order_relaxed);
+        },
+        [&](AuthRootRecord &&record) {
+            const TimeMs due = saturatingAdd(record.lastActivityMs, flowMs);
+            if (due <= time) {
+                stale.push_back({StoreMutation::RemoveAuthRoot{record.hash}});
+                return;
+            }
+            m_authTabs += record.tabs.size();
+            m_authHeap.push_back({due, record.hash});
+            const IdHash hash = record.hash;
+            m_authRoots.emplace(hash, AuthRoot{std::move(record)});
+        });
+    const auto cmp = [](const auto &a, const auto &b) {
+        return heapGreater(a, b);
+    };
+    for (auto &shard : m_shards) {
+        std::lock_guard lock(shard->mutex);
+        std::make_heap(shard->heap.begin(), shard->heap.end(), cmp);
+    }
+    std::make_heap(m_authHeap.begin(), m_authHeap.end(), cmp);
+    submit(std::move(stale));
+    return loaded;
+}
+
+} // namespace hourglass

@@ -1,0 +1,363 @@
+#pragma once
+
+#include "Clock.h"
+#include "EventHub.h"
+#include "Policy.h"
+#include "SessionId.h"
+#include "SessionRecord.h"
+#include "SessionStore.h"
+#include "SettingsSchema.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace hourglass {
+
+class RandomSource;
+
+enum class SessionError : std::uint8_t
+{
+    None,
+    Malformed,         // not a well-formed identifier: never looked up
+    Unknown,           // never issued, destroyed, revoked or already swept
+    Expired,           // idle, remember-me or maximum timeout reached
+    UserLimitReached,  // per-user concurrent session limit with action "deny"
+    IpLimitReached,    // per-IP concurrent session cap
+    SizeExceeded,      // admin area: session data over the configured maximum
+    RandomUnavailable, // the CSPRNG failed: no identifier is issued (fail closed)
+    StoreUnavailable,  // the change could not be made durable and was not applied
+    InvalidArgument,
+    AuthSessionUnknown,
+    AuthSessionExpired,
+    AuthTabUnknown,
+};
+
+std::string_view sessionErrorName(SessionError error);
+
+struct CreateParams
+{
+    std::string user;
+    Area area = Area::Storefront;
+    bool rememberMe = false;
+    std::string clientIp;
+    std::string userAgent;
+};
+
+struct SessionInfo
+{
+    IdHash hash;
+    std::string user;
+    Area area = Area::Admin;
+    bool rememberMe = false;
+    std::string clientIp;
+    std::string userAgent;
+    TimeMs createdMs = 0;
+    TimeMs authTimeMs = 0;
+    TimeMs lastActivityMs = 0;
+    std::size_t dataSize = 0;
+    TimeMs idleDeadlineMs = 0;     // sliding horizon (idle timeout or remember-me period)
+    TimeMs absoluteDeadlineMs = 0; // kNoDeadline when the maximum timeout is disabled
+    TimeMs expiresAtMs = 0;        // min of the two
+
+    static constexpr TimeMs kNoDeadline = INT64_MAX;
+};
+
+struct CreateResult
+{
+    SessionError error = SessionError::None;
+    std::string token; // the only time the identifier itself leaves the engine
+    SessionInfo info;
+    std::vector<IdHash> displaced; // sessions ended by the "terminate-oldest" per-user action
+};
+
+struct ValidateResult
+{
+    SessionError error = SessionError::None;
+    SessionInfo info;
+};
+
+struct RotateResult
+{
+    SessionError error = SessionError::None;
+    std::string token;
+    IdHash previousHash;
+    SessionInfo info;
+};
+
+struct SetDataResult
+{
+    SessionError error = SessionError::None;
+    // Storefront over its size limit: the write was dropped without an error to the caller (as
+    // Magento does) and recorded as an event. The previous data is kept.
+    bool dropped = false;
+    std::size_t limitBytes = 0;
+    SessionInfo info;
+};
+
+struct GetDataResult
+{
+    SessionError error = SessionError::None;
+    std::string data;
+    SessionInfo info;
+};
+
+struct SessionQuery
+{
+    std::string user; // exact user match (uses the per-user index)
+    std::string text; // substring of user or client IP
+    std::optional<Area> area;
+    std::string clientIp; // exact client IP
+    std::size_t offset = 0;
+    std::size_t limit = 100;
+};
+
+struct SessionPage
+{
+    std::size_t total = 0;         // matches before paging
+    std::vector<SessionInfo> rows; // newest first
+};
+
+struct AuthStartResult
+{
+    SessionError error = SessionError::None;
+    std::string rootToken; // set when a new root authentication session was created
+    IdHash rootHash;
+    std::string tabId;
+    bool newRoot = false;
+    std::size_t tabCount = 0;
+    std::vector<std::string> evictedTabs;
+};
+
+struct AuthSessionStats
+{
+    std::size_t roots = 0;
+    std::size_t tabs = 0;
+    std::size_t estimatedBytes = 0;
+};
+
+struct EngineCounters
+{
+    std::array<std::uint64_t, kAreas.size()> active{};
+    std::uint64_t created = 0;
+    std::uint64_t validations = 0;
+    std::uint64_t rejectedMalformed = 0;
+    std::uint64_t rejectedUnknown = 0;
+    std::uint64_t rejectedExpired = 0;
+    std::uint64_t rejectedLimit = 0;
+    std::uint64_t expired = 0;
+    std::uint64_t destroyed = 0;
+    std::uint64_t rotated = 0;
+    std::uint64_t forcedLogouts = 0;
+    std::uint64_t sizeExceeded = 0;
+    std::uint64_t evictedAuthTabs = 0;
+
+    std::uint64_t rejections() const
+    {
+        return rejectedMalformed + rejectedUnknown + rejectedExpired + rejectedLimit;
+    }
+};
+
+// The session engine: thread-safe, Qt-free, with injectable clock, randomness and store.
+//
+// Sessions are spread over shards by ID hash; validation (the hot path) takes one shard lock and
+// nothing else. A directory (per-user and per-IP indexes) is locked for operations that change the
+// set of sessions. Lock order: policy-write → directory → shard → store queue.
+//
+// Expiry uses a lazy min-heap per shard: each session has one live heap entry whose due time is
+// never later than its real expiry under the policy in force, so sweeping costs O(log n) per
+// session. Touches do not reposition entries; a popped entry that is not yet due is re-pushed at
+// the session's current expiry. Validation always checks the real expiry, so the sweeper only
+// reclaims memory and never decides validity.
+class SessionEngine
+{
+public:
+    struct Options
+    {
+        Clock *clock = nullptr;         // default: SystemClock
+        RandomSource *random = nullptr; // default: OpenSslRandom
+        EventHub *events = nullptr;     // optional
+        SessionStore *store = nullptr;  // optional: memory only when null
+        std::size_t shards = 16;
+        std::size_t sweepBatch = 1024; // sessions expired per shard lock hold
+    };
+
+    explicit SessionEngine(Options options, const Policy &policy = Policy());
+    ~SessionEngine();
+    SessionEngine(const SessionEngine &) = delete;
+    SessionEngine &operator=(const SessionEngine &) = delete;
+
+    Policy policy() const;
+    // Applies a policy that passed SettingsSchema validation (re-checked here; nothing changes on
+    // error). Policy changes apply to existing sessions at once.
+    ConfigResult setPolicy(const Policy &policy);
+
+    CreateResult create(const CreateParams &params);
+    enum class Touch : std::uint8_t
+    {
+        Yes,
+        No,
+    };
+    ValidateResult validate(std::string_view token, Touch touch = Touch::Yes);
+    RotateResult rotate(std::string_view token);
+    SetDataResult setData(std::string_view token, std::string data);
+    GetDataResult getData(std::string_view token);
+    SessionError destroy(std::string_view token);
+    // Administrative termination by ID hash (console, hourglass-ctl).
+    SessionError revoke(const IdHash &hash, std::string_view reason = "terminated by administrator");
+    // Ends every session of user (in area, when given) except the one with hash except: the
+    // "force logout after password change" behaviour. Returns the number of sessions ended.
+    std::size_t forceLogout(std::string_view user, std::optional<IdHash> except = std::nullopt,
+                            std::optional<Area> area = std::nullopt);
+
+    std::optional<SessionInfo> find(const IdHash &hash) const;
+    SessionPage list(const SessionQuery &query) const;
+    std::size_t sessionCount() const;
+    EngineCounters counters() const;
+
+    // Authentication sessions (per-browser root with per-tab sub-sessions).
+    AuthStartResult startAuthentication(std::string_view rootToken, std::string_view clientIp);
+    CreateResult completeAuthentication(std::string_view rootToken, std::string_view tabId,
+                                        const CreateParams &params);
+    SessionError cancelAuthentication(std::string_view rootToken, std::string_view tabId);
+    std::optional<AuthRootRecord> findAuthRoot(const IdHash &hash) const;
+    AuthSessionStats authStats() const;
+
+    // Removes expired sessions and authentication sessions, at most maxSessions of them. Returns
+    // how many were removed. Called by the maintenance thread; tests call it directly.
+    std::size_t sweepExpired(std::size_t maxSessions = SIZE_MAX);
+    // Hands coalesced last-activity updates to the store.
+    std::size_t flushTouches();
+
+    void startMaintenance(std::chrono::milliseconds interval = std::chrono::milliseconds(250));
+    void stopMaintenance();
+
+    // Start-up: loads persisted state from the store. Sessions and authentication sessions that
+    // expired while the process was down are dropped (and deleted from the store), never revived.
+    SessionStore::LoadResult restoreFromStore();
+
+private:
+    struct Slot
+    {
+        std::string user;
+        std::string clientIp;
+        std::string userAgent;
+        std::string data;
+        TimeMs createdMs = 0;
+        TimeMs authTimeMs = 0;
+        TimeMs lastActivityMs = 0;
+        Area area = Area::Admin;
+        bool rememberMe = false;
+        bool touchDirty = false;
+    };
+
+    struct ExpiryRules
+    {
+        TimeMs idleMs = 0;
+        TimeMs rememberMeMs = 0;
+        bool maxEnabled = false;
+        TimeMs maxMs = 0;
+    };
+
+    struct HeapEntry
+    {
+        TimeMs dueMs;
+        IdHash hash;
+    };
+
+    struct Shard
+    {
+        mutable std::mutex mutex;
+        std::unordered_map<IdHash, Slot, IdHashHasher> sessions;
+        std::vector<HeapEntry> heap;
+        std::size_t staleHeapEntries = 0;
+        std::vector<IdHash> dirty;
+        std::array<ExpiryRules, kAreas.size()> rules{};
+    };
+
+    struct UserEntry
+    {
+        IdHash hash;
+        TimeMs createdMs;
+        Area area;
+    };
+
+    struct AuthRoot
+    {
+        AuthRootRecord record;
+    };
+
+    using Events = std::vector<SessionEvent>;
+
+    Shard &shardFor(const IdHash &hash) const;
+    static ExpiryRules rulesFor(const AreaPolicy &policy);
+    static TimeMs idleDeadline(const Slot &slot, const ExpiryRules &rules);
+    static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRules &rules);
+    static TimeMs expiresAt(const Slot &slot, const ExpiryRules &rules);
+    SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
+    static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
+    static void heapPush(Shard &shard, HeapEntry entry);
+    static void rebuildHeap(Shard &shard);
+
+    // Removes a session (caller holds the directory and the shard lock).
+    void removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
+                      std::vector<StoreMutation> &mutations);
+    void directoryRemove(const std::string &user, const std::string &clientIp, const IdHash &hash);
+    SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
+    bool durable(SessionStore::Ticket ticket);
+    void publish(Events &events);
+    SessionEvent event(EventType type, TimeMs now) const;
+    TimeMs now() const;
+
+    std::size_t purgeExpiredOfUser(const std::string &user, TimeMs now, Events &events,
+                                   std::vector<StoreMutation> &mutations);
+    std::size_t sweepShard(Shard &shard, TimeMs now, std::size_t budget, Events &events);
+    std::size_t sweepAuth(TimeMs now, std::size_t budget, Events &events);
+    void maintenanceLoop(std::chrono::milliseconds interval);
+    void countRejection(SessionError error);
+
+    Options m_options;
+    Clock *m_clock;
+    RandomSource *m_random;
+
+    mutable std::mutex m_policyWriteMutex;
+    mutable std::mutex m_policyMutex; // leaf lock guarding m_policy
+    Policy m_policy;
+
+    mutable std::mutex m_directoryMutex;
+    std::unordered_map<std::string, std::vector<UserEntry>> m_byUser;
+    std::unordered_map<std::string, std::size_t> m_byIp;
+
+    std::vector<std::unique_ptr<Shard>> m_shards;
+
+    mutable std::mutex m_authMutex;
+    std::unordered_map<IdHash, AuthRoot, IdHashHasher> m_authRoots;
+    std::vector<HeapEntry> m_authHeap;
+    std::size_t m_authTabs = 0;
+
+    struct AtomicCounters
+    {
+        std::array<std::atomic<std::uint64_t>, kAreas.size()> active{};
+        std::atomic<std::uint64_t> created{0}, validations{0}, rejectedMalformed{0}, rejectedUnknown{0},
+            rejectedExpired{0}, rejectedLimit{0}, expired{0}, destroyed{0}, rotated{0}, forcedLogouts{0},
+            sizeExceeded{0}, evictedAuthTabs{0};
+    };
+    AtomicCounters m_counters;
+
+    std::mutex m_maintenanceMutex;
+    std::condition_variable m_maintenanceWake;
+    bool m_maintenanceStop = false;
+    std::thread m_maintenanceThread;
+};
+
+} // namespace hourglass

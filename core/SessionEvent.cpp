@@ -1,0 +1,99 @@
+#include "SessionEvent.h"
+
+#include <cstdio>
+
+namespace hourglass {
+
+namespace {
+
+void appendJsonString(std::string &out, std::string_view text)
+{
+    out += '"';
+    for (const char c : text) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+                out += buf;
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+} // namespace
+
+std::string_view eventTypeName(EventType type)
+{
+    switch (type) {
+    case EventType::Created:
+        return "created";
+    case EventType::Expired:
+        return "expired";
+    case EventType::Destroyed:
+        return "destroyed";
+    case EventType::Rotated:
+        return "rotated";
+    case EventType::SizeExceeded:
+        return "size-exceeded";
+    case EventType::ForceLogout:
+        return "force-logout";
+    case EventType::Evicted:
+        return "evicted";
+    case EventType::LimitHit:
+        return "limit-hit";
+    case EventType::PolicyChanged:
+        return "policy-changed";
+    case EventType::IpBlocked:
+        return "ip-blocked";
+    case EventType::IpUnblocked:
+        return "ip-unblocked";
+    }
+    return "unknown";
+}
+
+std::string SessionEvent::toJsonLine() const
+{
+    std::string out;
+    out.reserve(160 + user.size() + detail.size());
+    out += "{\"seq\":";
+    out += std::to_string(sequence);
+    out += ",\"time_ms\":";
+    out += std::to_string(timeMs);
+    out += ",\"type\":";
+    appendJsonString(out, eventTypeName(type));
+    out += ",\"area\":";
+    appendJsonString(out, areaName(area));
+    out += ",\"user\":";
+    appendJsonString(out, user);
+    out += ",\"id_hash\":";
+    appendJsonString(out, idHash);
+    out += ",\"client_ip\":";
+    appendJsonString(out, clientIp);
+    out += ",\"count\":";
+    out += std::to_string(count);
+    out += ",\"detail\":";
+    appendJsonString(out, detail);
+    out += "}\n";
+    return out;
+}
+
+} // namespace hourglass

@@ -1,0 +1,157 @@
+#include "SessionId.h"
+
+#include "RandomSource.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+namespace hourglass {
+
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+int base64UrlValue(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+int hexValue(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+} // namespace
+
+std::string IdHash::toHex() const
+{
+    std::string out;
+    out.reserve(kSize * 2);
+    for (const std::uint8_t byte : m_bytes) {
+        out.push_back(kHexDigits[byte >> 4]);
+        out.push_back(kHexDigits[byte & 0x0f]);
+    }
+    return out;
+}
+
+std::optional<IdHash> IdHash::fromHex(std::string_view hex)
+{
+    if (hex.size() != kSize * 2)
+        return std::nullopt;
+    std::array<std::uint8_t, kSize> bytes{};
+    for (std::size_t i = 0; i < kSize; ++i) {
+        const int hi = hexValue(hex[2 * i]);
+        const int lo = hexValue(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    }
+    return IdHash(bytes);
+}
+
+bool IdHash::operator==(const IdHash &other) const
+{
+    return CRYPTO_memcmp(m_bytes.data(), other.m_bytes.data(), kSize) == 0;
+}
+
+IdHash sha256(std::string_view data)
+{
+    std::array<std::uint8_t, IdHash::kSize> digest{};
+    SHA256(reinterpret_cast<const unsigned char *>(data.data()), data.size(), digest.data());
+    return IdHash(digest);
+}
+
+std::string base64UrlEncode(const std::uint8_t *data, std::size_t size)
+{
+    std::string out;
+    out.reserve((size * 4 + 2) / 3);
+    std::size_t i = 0;
+    for (; i + 3 <= size; i += 3) {
+        const std::uint32_t v =
+            (std::uint32_t(data[i]) << 16) | (std::uint32_t(data[i + 1]) << 8) | data[i + 2];
+        out.push_back(kAlphabet[(v >> 18) & 63]);
+        out.push_back(kAlphabet[(v >> 12) & 63]);
+        out.push_back(kAlphabet[(v >> 6) & 63]);
+        out.push_back(kAlphabet[v & 63]);
+    }
+    if (size - i == 1) {
+        const std::uint32_t v = std::uint32_t(data[i]) << 16;
+        out.push_back(kAlphabet[(v >> 18) & 63]);
+        out.push_back(kAlphabet[(v >> 12) & 63]);
+    } else if (size - i == 2) {
+        const std::uint32_t v = (std::uint32_t(data[i]) << 16) | (std::uint32_t(data[i + 1]) << 8);
+        out.push_back(kAlphabet[(v >> 18) & 63]);
+        out.push_back(kAlphabet[(v >> 12) & 63]);
+        out.push_back(kAlphabet[(v >> 6) & 63]);
+    }
+    return out;
+}
+
+std::optional<std::string> base64UrlDecode(std::string_view text)
+{
+    if (text.size() % 4 == 1)
+        return std::nullopt;
+    std::string out;
+    out.reserve(text.size() * 3 / 4);
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (const char c : text) {
+        const int value = base64UrlValue(c);
+        if (value < 0)
+            return std::nullopt;
+        buffer = (buffer << 6) | static_cast<std::uint32_t>(value);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+        }
+    }
+    // Non-canonical spellings (non-zero padding bits) are rejected.
+    if (bits > 0 && (buffer & ((1u << bits) - 1)) != 0)
+        return std::nullopt;
+    return out;
+}
+
+std::optional<SessionToken> SessionToken::generate(RandomSource &random)
+{
+    std::array<std::uint8_t, kBytes> raw{};
+    if (!random.fill(raw.data(), raw.size()))
+        return std::nullopt;
+    SessionToken token(base64UrlEncode(raw.data(), raw.size()));
+    OPENSSL_cleanse(raw.data(), raw.size());
+    return token;
+}
+
+std::optional<SessionToken> SessionToken::parse(std::string_view text)
+{
+    if (text.size() != kEncodedLength)
+        return std::nullopt;
+    const auto decoded = base64UrlDecode(text);
+    if (!decoded || decoded->size() != kBytes)
+        return std::nullopt;
+    return SessionToken(std::string(text));
+}
+
+IdHash SessionToken::hash() const
+{
+    return sha256(m_text);
+}
+
+} // namespace hourglass

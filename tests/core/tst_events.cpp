@@ -1,0 +1,108 @@
+#include "EventHub.h"
+#include "EventLog.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <fstream>
+
+using namespace hourglass;
+
+namespace {
+SessionEvent sample(EventType type, const std::string &detail = "d")
+{
+    SessionEvent e;
+    e.type = type;
+    e.timeMs = 1700000000000;
+    e.user = "alice";
+    e.detail = detail;
+    return e;
+}
+
+std::vector<std::string> lines(const std::filesystem::path &file)
+{
+    std::ifstream in(file);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+} // namespace
+
+class TestEvents final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void hubSequencesAndKeepsRecent()
+    {
+        EventHub hub(3);
+        std::vector<std::uint64_t> delivered;
+        const int id = hub.subscribe([&](const SessionEvent &e) { delivered.push_back(e.sequence); });
+        for (int i = 0; i < 5; ++i)
+            hub.publish(sample(EventType::Created));
+        QCOMPARE(delivered, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+        QCOMPARE(hub.recent(10).size(), std::size_t(3));
+        QCOMPARE(hub.recent(10).front().sequence, 3u);
+        QCOMPARE(hub.since(3, 10).size(), std::size_t(2));
+        QCOMPARE(hub.since(4, 10).front().sequence, 5u);
+        QCOMPARE(hub.lastSequence(), 5u);
+        hub.unsubscribe(id);
+        hub.publish(sample(EventType::Created));
+        QCOMPARE(delivered.size(), std::size_t(5));
+    }
+
+    void jsonLinesEscape()
+    {
+        SessionEvent e = sample(EventType::SizeExceeded, "quote \" backslash \\ newline \n ctl \x01");
+        const std::string line = e.toJsonLine();
+        QCOMPARE(line.back(), '\n');
+        QCOMPARE(std::count(line.begin(), line.end(), '\n'), 1);
+        QVERIFY(line.find("\"type\":\"size-exceeded\"") != std::string::npos);
+        QVERIFY(line.find("\\\"") != std::string::npos);
+        QVERIFY(line.find("\\u0001") != std::string::npos);
+    }
+
+    void logWritesAndRotates()
+    {
+        QTemporaryDir dir;
+        EventLog::Options o;
+        o.directory = std::filesystem::path(dir.path().toStdString()) / "var" / "log";
+        o.maxFileBytes = 4096;
+        o.keepFiles = 2;
+        {
+            EventLog log(o);
+            for (int i = 0; i < 200; ++i)
+                log.append(sample(EventType::Expired, std::string(50, 'x')));
+            log.flush();
+            QVERIFY(log.lastError().empty());
+        }
+        const auto current = lines(o.directory / o.fileName);
+        const auto first = lines(o.directory / (o.fileName + ".1"));
+        const auto second = lines(o.directory / (o.fileName + ".2"));
+        QVERIFY(!current.empty());
+        QVERIFY(!first.empty());
+        QVERIFY(!second.empty());
+        QVERIFY(!std::filesystem::exists(o.directory / (o.fileName + ".3")));
+        for (const auto &file : {o.fileName, o.fileName + ".1", o.fileName + ".2"})
+            QVERIFY(std::filesystem::file_size(o.directory / file) <= o.maxFileBytes);
+        for (const std::string &l : current)
+            QVERIFY(l.rfind("{\"seq\":", 0) == 0);
+    }
+
+    void logAppendsAcrossRestarts()
+    {
+        QTemporaryDir dir;
+        EventLog::Options o;
+        o.directory = dir.path().toStdString();
+        for (int run = 0; run < 2; ++run) {
+            EventLog log(o);
+            log.append(sample(EventType::Created));
+            log.flush();
+        }
+        QCOMPARE(lines(o.directory / o.fileName).size(), std::size_t(2));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEvents)
+#include "tst_events.moc"

@@ -1,0 +1,569 @@
+#include "EventHub.h"
+#include "ManualClock.h"
+#include "SessionEngine.h"
+#include "TestRandom.h"
+
+#include <QTest>
+
+#include <thread>
+
+using namespace hourglass;
+using test::ManualClock;
+
+namespace {
+
+constexpr TimeMs kSecond = kMsPerSecond;
+constexpr TimeMs kMinute = kMsPerMinute;
+
+CreateParams params(const std::string &user, Area area = Area::Storefront, bool rememberMe = false,
+                    const std::string &ip = "192.0.2.1")
+{
+    return {user, area, rememberMe, ip, "Mozilla/5.0 (test)"};
+}
+
+} // namespace
+
+class TestSessionEngine final : public QObject
+{
+    Q_OBJECT
+
+    ManualClock m_clock;
+    test::SwitchableRandom m_random;
+    EventHub m_events;
+
+    std::unique_ptr<SessionEngine> engine(const Policy &policy = Policy())
+    {
+        SessionEngine::Options o;
+        o.clock = &m_clock;
+        o.random = &m_random;
+        o.events = &m_events;
+        o.shards = 4;
+        return std::make_unique<SessionEngine>(o, policy);
+    }
+
+    std::vector<SessionEvent> eventsOf(EventType type)
+    {
+        std::vector<SessionEvent> out;
+        for (const SessionEvent &e : m_events.recent(EventHub::kDefaultCapacity)) {
+            if (e.type == type)
+                out.push_back(e);
+        }
+        return out;
+    }
+
+    // Advances to `offset` ms after `base` and returns whether the token still validates (without
+    // touching, so the boundary under test does not move).
+    bool validAt(SessionEngine &e, const std::string &token, TimeMs base, TimeMs offset)
+    {
+        m_clock.set(base + offset);
+        return e.validate(token, SessionEngine::Touch::No).error == SessionError::None;
+    }
+
+private Q_SLOTS:
+    void init() { m_random.setFailing(false); }
+
+    void createIssuesTokenAndIndexesOnlyTheHash()
+    {
+        auto e = engine();
+        const CreateResult r = e->create(params("alice"));
+        QCOMPARE(r.error, SessionError::None);
+        QCOMPARE(r.token.size(), SessionToken::kEncodedLength);
+        QCOMPARE(r.info.hash, sha256(r.token));
+        QVERIFY(e->find(sha256(r.token)).has_value());
+        const ValidateResult v = e->validate(r.token);
+        QCOMPARE(v.error, SessionError::None);
+        QCOMPARE(v.info.user, std::string("alice"));
+        QCOMPARE(v.info.area, Area::Storefront);
+        QCOMPARE(v.info.clientIp, std::string("192.0.2.1"));
+        QVERIFY(!eventsOf(EventType::Created).empty());
+        QCOMPARE(eventsOf(EventType::Created).back().idHash, r.info.hash.toHex());
+        QVERIFY(eventsOf(EventType::Created).back().toJsonLine().find(r.token) == std::string::npos);
+    }
+
+    void createFailsClosedWithoutRandomness()
+    {
+        auto e = engine();
+        m_random.setFailing(true);
+        const CreateResult r = e->create(params("alice"));
+        QCOMPARE(r.error, SessionError::RandomUnavailable);
+        QVERIFY(r.token.empty());
+        QCOMPARE(e->sessionCount(), std::size_t(0));
+    }
+
+    void createRejectsEmptyUser()
+    {
+        auto e = engine();
+        QCOMPARE(e->create(params("")).error, SessionError::InvalidArgument);
+    }
+
+    void unknownAndMalformedTokensAreRejected()
+    {
+        auto e = engine();
+        e->create(params("alice"));
+        const auto never = SessionToken::generate(OpenSslRandom::instance());
+        QCOMPARE(e->validate(never->text()).error, SessionError::Unknown);
+        QCOMPARE(e->validate("not-a-token").error, SessionError::Malformed);
+        QCOMPARE(e->validate("").error, SessionError::Malformed);
+        const EngineCounters c = e->counters();
+        QCOMPARE(c.rejectedUnknown, 1u);
+        QCOMPARE(c.rejectedMalformed, 2u);
+    }
+
+    void idleTimeoutBoundary()
+    {
+        auto e = engine(); // idle 15 min
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("alice")).token;
+        QVERIFY(validAt(*e, token, t0, 15 * kMinute - kSecond));
+        QVERIFY(!validAt(*e, token, t0, 15 * kMinute));
+        QVERIFY(!validAt(*e, token, t0, 15 * kMinute + kSecond));
+        QCOMPARE(e->validate(token).error, SessionError::Expired);
+    }
+
+    void activitySlidesTheIdleHorizon()
+    {
+        auto e = engine();
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("alice")).token;
+        m_clock.set(t0 + 10 * kMinute);
+        QCOMPARE(e->validate(token).error, SessionError::None); // touch at t0+10
+        const TimeMs t1 = t0 + 10 * kMinute;
+        QVERIFY(validAt(*e, token, t1, 15 * kMinute - kSecond));
+        QVERIFY(!validAt(*e, token, t1, 15 * kMinute));
+        QVERIFY(!validAt(*e, token, t1, 15 * kMinute + kSecond));
+    }
+
+    void validateWithoutTouchDoesNotSlide()
+    {
+        auto e = engine();
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("alice")).token;
+        m_clock.set(t0 + 10 * kMinute);
+        QCOMPARE(e->validate(token, SessionEngine::Touch::No).error, SessionError::None);
+        QVERIFY(!validAt(*e, token, t0, 15 * kMinute));
+    }
+
+    void rememberMeUsesTheRememberMePeriod()
+    {
+        auto e = engine(); // remember-me 20160 min
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("alice", Area::Storefront, true)).token;
+        QVERIFY(validAt(*e, token, t0, 15 * kMinute + kSecond)); // beyond the idle timeout
+        QVERIFY(validAt(*e, token, t0, 20160 * kMinute - kSecond));
+        QVERIFY(!validAt(*e, token, t0, 20160 * kMinute));
+        QVERIFY(!validAt(*e, token, t0, 20160 * kMinute + kSecond));
+    }
+
+    void maximumTimeoutIsAbsolute()
+    {
+        Policy p;
+        p.area(Area::Admin).maxTimeoutEnabled = true;
+        p.area(Area::Admin).maxTimeoutMinutes = 60;
+        auto e = engine(p);
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("root", Area::Admin)).token;
+        // Continuous activity every 10 minutes never extends past the absolute horizon.
+        for (int i = 1; i < 6; ++i) {
+            m_clock.set(t0 + i * 10 * kMinute);
+            QCOMPARE(e->validate(token).error, SessionError::None);
+        }
+        QVERIFY(validAt(*e, token, t0, 60 * kMinute - kSecond));
+        QCOMPARE(e->validate(token, SessionEngine::Touch::No).info.absoluteDeadlineMs, t0 + 60 * kMinute);
+        QVERIFY(!validAt(*e, token, t0, 60 * kMinute));
+        QVERIFY(!validAt(*e, token, t0, 60 * kMinute + kSecond));
+    }
+
+    void idleExpiresFirstWhenShorterThanMaximum()
+    {
+        Policy p;
+        p.area(Area::Admin).maxTimeoutEnabled = true;
+        p.area(Area::Admin).maxTimeoutMinutes = 60;
+        auto e = engine(p);
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("root", Area::Admin)).token;
+        QVERIFY(!validAt(*e, token, t0, 15 * kMinute));
+        const auto info = e->find(sha256(token));
+        QVERIFY(info);
+        QCOMPARE(info->expiresAtMs, t0 + 15 * kMinute);
+    }
+
+    void rememberMeNeverExtendsBeyondMaximum()
+    {
+        Policy p;
+        p.area(Area::Storefront).maxTimeoutEnabled = true;
+        p.area(Area::Storefront).maxTimeoutMinutes = 120;
+        auto e = engine(p);
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("bob", Area::Storefront, true)).token;
+        QVERIFY(validAt(*e, token, t0, 120 * kMinute - kSecond));
+        QVERIFY(!validAt(*e, token, t0, 120 * kMinute));
+        QVERIFY(!validAt(*e, token, t0, 120 * kMinute + kSecond));
+    }
+
+    void maximumTimeoutDisabledMeansNoAbsoluteHorizon()
+    {
+        Policy p;
+        p.area(Area::Storefront).maxTimeoutMinutes = 20; // stored but not enabled
+        auto e = engine(p);
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("bob")).token;
+        for (int i = 1; i <= 12; ++i) { // two hours of activity
+            m_clock.set(t0 + i * 10 * kMinute);
+            QCOMPARE(e->validate(token).error, SessionError::None);
+        }
+        QCOMPARE(e->find(sha256(token))->absoluteDeadlineMs, SessionInfo::kNoDeadline);
+    }
+
+    void policyChangesApplyToExistingSessions()
+    {
+        auto e = engine();
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string token = e->create(params("alice")).token;
+        Policy p = e->policy();
+        p.area(Area::Storefront).idleTimeoutMinutes = 5;
+        QVERIFY(e->setPolicy(p).ok());
+        QVERIFY(validAt(*e, token, t0, 5 * kMinute - kSecond));
+        QVERIFY(!validAt(*e, token, t0, 5 * kMinute));
+        // The sweeper follows the new policy too.
+        QCOMPARE(e->sweepExpired(), std::size_t(1));
+        QVERIFY(!eventsOf(EventType::PolicyChanged).empty());
+        QVERIFY(eventsOf(EventType::PolicyChanged).back().detail.find("session/storefront/idle_timeout=5") !=
+                std::string::npos);
+    }
+
+    void setPolicyRejectsInvalidPolicyAndKeepsTheOld()
+    {
+        auto e = engine();
+        Policy p = e->policy();
+        p.area(Area::Admin).maxTimeoutEnabled = true;
+        p.area(Area::Admin).maxTimeoutMinutes = 5;
+        QCOMPARE(e->setPolicy(p).error, ConfigError::MaxTimeoutBelowIdleTimeout);
+        p = e->policy();
+        p.area(Area::Admin).idleTimeoutMinutes = -3;
+        QCOMPARE(e->setPolicy(p).error, ConfigError::Negative);
+        QVERIFY(e->policy() == Policy());
+    }
+
+    void sweeperRemovesExpiredSessionsAndEmitsEvents()
+    {
+        auto e = engine();
+        const TimeMs t0 = m_clock.nowMs();
+        std::vector<std::string> tokens;
+        for (int i = 0; i < 100; ++i)
+            tokens.push_back(e->create(params("u" + std::to_string(i))).token);
+        m_clock.set(t0 + 5 * kMinute);
+        for (int i = 0; i < 50; ++i) // half stay active
+            QCOMPARE(e->validate(tokens[std::size_t(i)]).error, SessionError::None);
+        m_clock.set(t0 + 15 * kMinute - kSecond);
+        QCOMPARE(e->sweepExpired(), std::size_t(0));
+        m_clock.set(t0 + 15 * kMinute);
+        QCOMPARE(e->sweepExpired(), std::size_t(50));
+        QCOMPARE(e->sessionCount(), std::size_t(50));
+        QCOMPARE(e->counters().expired, 50u);
+        QCOMPARE(eventsOf(EventType::Expired).size() >= 50, true);
+        QCOMPARE(e->validate(tokens[99]).error, SessionError::Unknown);
+        m_clock.set(t0 + 20 * kMinute);
+        QCOMPARE(e->sweepExpired(), std::size_t(50));
+        QCOMPARE(e->sessionCount(), std::size_t(0));
+        QCOMPARE(e->counters().active[1], 0u);
+    }
+
+    void sweeperHonoursItsBudget()
+    {
+        auto e = engine();
+        for (int i = 0; i < 30; ++i)
+            e->create(params("u"));
+        m_clock.advanceMinutes(15);
+        QCOMPARE(e->sweepExpired(10), std::size_t(10));
+        QCOMPARE(e->sessionCount(), std::size_t(20));
+        QCOMPARE(e->sweepExpired(), std::size_t(20));
+    }
+
+    void destroyedSessionsDoNotLingerInTheExpiryIndex()
+    {
+        auto e = engine();
+        for (int round = 0; round < 5; ++round) {
+            std::vector<std::string> tokens;
+            for (int i = 0; i < 2000; ++i)
+                tokens.push_back(e->create(params("u" + std::to_string(i % 50), Area::Storefront, false,
+                                                  "10.0." + std::to_string(i % 200) + ".1"))
+                                     .token);
+            for (const std::string &t : tokens)
+                QCOMPARE(e->destroy(t), SessionError::None);
+        }
+        QCOMPARE(e->sessionCount(), std::size_t(0));
+        // All stale entries drain at their due time without expiring anything.
+        m_clock.advanceMinutes(16);
+        QCOMPARE(e->sweepExpired(), std::size_t(0));
+    }
+
+    void rotateKillsTheOldIdAtOnce()
+    {
+        auto e = engine();
+        const TimeMs t0 = m_clock.nowMs();
+        const std::string before = e->create(params("alice")).token;
+        m_clock.set(t0 + 5 * kMinute);
+        const RotateResult r = e->rotate(before);
+        QCOMPARE(r.error, SessionError::None);
+        QVERIFY(r.token != before);
+        QCOMPARE(r.previousHash, sha256(before));
+        QCOMPARE(e->validate(before).error, SessionError::Unknown);
+        const ValidateResult v = e->validate(r.token);
+        QCOMPARE(v.error, SessionError::None);
+        QCOMPARE(v.info.user, std::string("alice"));
+        QCOMPARE(v.info.createdMs, t0); // the absolute horizon is not reset by rotation
+        SessionQuery byAlice;
+        byAlice.user = "alice";
+        QCOMPARE(e->list(byAlice).total, std::size_t(1));
+        QCOMPARE(e->rotate(before).error, SessionError::Unknown);
+        QCOMPARE(e->forceLogout("alice"), std::size_t(1));
+    }
+
+    void rotateRefusesExpiredSessions()
+    {
+        auto e = engine();
+        const std::string token = e->create(params("alice")).token;
+        m_clock.advanceMinutes(15);
+        QCOMPARE(e->rotate(token).error, SessionError::Expired);
+    }
+
+    void adminSizeLimitIsAnError()
+    {
+        auto e = engine();
+        const std::string token = e->create(params("root", Area::Admin)).token;
+        QCOMPARE(e->setData(token, std::string(256000, 'a')).error, SessionError::None); // at the limit
+        const SetDataResult over = e->setData(token, std::string(256001, 'b'));
+        QCOMPARE(over.error, SessionError::SizeExceeded);
+        QCOMPARE(over.limitBytes, std::size_t(256000));
+        const GetDataResult kept = e->getData(token);
+        QCOMPARE(kept.data, std::string(256000, 'a')); // unchanged
+        QCOMPARE(eventsOf(EventType::SizeExceeded).back().count, 256001);
+        QCOMPARE(eventsOf(EventType::SizeExceeded).back().area, Area::Admin);
+    }
+
+    void storefrontSizeLimitDropsTheWriteQuietly()
+    {
+        auto e = engine();
+        const std::string token = e->create(params("shopper")).token;
+        QCOMPARE(e->setData(token, "cart=1").error, SessionError::None);
+        const SetDataResult over = e->setData(token, std::string(256001, 'x'));
+        QCOMPARE(over.error, SessionError::None);
+        QVERIFY(over.dropped);
+        QCOMPARE(e->getData(token).data, std::string("cart=1"));
+        QCOMPARE(eventsOf(EventType::SizeExceeded).back().area, Area::Storefront);
+        QCOMPARE(e->counters().sizeExceeded, 1u);
+    }
+
+    void zeroDisablesTheSizeLimit()
+    {
+        Policy p;
+        p.area(Area::Admin).maxSessionSizeBytes = 0;
+        auto e = engine(p);
+        const std::string token = e->create(params("root", Area::Admin)).token;
+        QCOMPARE(e->setData(token, std::string(1 << 20, 'z')).error, SessionError::None);
+        QCOMPARE(e->getData(token).info.dataSize, std::size_t(1 << 20));
+    }
+
+    void destroyEndsTheSession()
+    {
+        auto e = engine();
+        const std::string token = e->create(params("alice")).token;
+        QCOMPARE(e->destroy(token), SessionError::None);
+        QCOMPARE(e->validate(token).error, SessionError::Unknown);
+        QCOMPARE(e->destroy(token), SessionError::Unknown);
+        QCOMPARE(e->counters().destroyed, 1u);
+    }
+
+    void revokeByHash()
+    {
+        auto e = engine();
+        const std::string token = e->create(params("alice")).token;
+        QCOMPARE(e->revoke(sha256(token)), SessionError::None);
+        QCOMPARE(e->validate(token).error, SessionError::Unknown);
+        QCOMPARE(eventsOf(EventType::Destroyed).back().detail, std::string("terminated by administrator"));
+    }
+
+    void forceLogoutKeepsTheCurrentSession()
+    {
+        auto e = engine();
+        const std::string current = e->create(params("alice")).token;
+        const std::string other1 = e->create(params("alice", Area::Storefront, false, "198.51.100.7")).token;
+        const std::string other2 = e->create(params("alice", Area::Admin)).token;
+        const std::string bob = e->create(params("bob")).token;
+        QCOMPARE(e->forceLogout("alice", sha256(current)), std::size_t(2));
+        QCOMPARE(e->validate(current).error, SessionError::None);
+        QCOMPARE(e->validate(other1).error, SessionError::Unknown);
+        QCOMPARE(e->validate(other2).error, SessionError::Unknown);
+        QCOMPARE(e->validate(bob).error, SessionError::None);
+        QCOMPARE(eventsOf(EventType::ForceLogout).back().count, 2);
+        QCOMPARE(e->forceLogout("alice"), std::size_t(1));
+        QCOMPARE(e->forceLogout("nobody"), std::size_t(0));
+    }
+
+    void forceLogoutByArea()
+    {
+        auto e = engine();
+        const std::string shop = e->create(params("alice")).token;
+        const std::string admin = e->create(params("alice", Area::Admin)).token;
+        QCOMPARE(e->forceLogout("alice", std::nullopt, Area::Admin), std::size_t(1));
+        QCOMPARE(e->validate(shop).error, SessionError::None);
+        QCOMPARE(e->validate(admin).error, SessionError::Unknown);
+    }
+
+    void perUserLimitDeny()
+    {
+        Policy p;
+        p.area(Area::Storefront).maxSessionsPerUser = 2;
+        auto e = engine(p);
+        QCOMPARE(e->create(params("alice")).error, SessionError::None);
+        QCOMPARE(e->create(params("alice")).error, SessionError::None);
+        QCOMPARE(e->create(params("alice")).error, SessionError::UserLimitReached);
+        QCOMPARE(e->create(params("alice", Area::Admin)).error, SessionError::None); // other area
+        QCOMPARE(e->create(params("bob")).error, SessionError::None);
+        QCOMPARE(eventsOf(EventType::LimitHit).size(), std::size_t(1));
+        QCOMPARE(e->counters().rejectedLimit, 1u);
+        // Expired sessions do not count against the limit.
+        m_clock.advanceMinutes(15);
+        QCOMPARE(e->create(params("alice")).error, SessionError::None);
+    }
+
+    void perUserLimitTerminatesOldest()
+    {
+        Policy p;
+        p.area(Area::Storefront).maxSessionsPerUser = 2;
+        p.area(Area::Storefront).perUserLimitAction = UserLimitAction::TerminateOldest;
+        auto e = engine(p);
+        const std::string first = e->create(params("alice")).token;
+        m_clock.advanceSeconds(1);
+        const std::string second = e->create(params("alice")).token;
+        m_clock.advanceSeconds(1);
+        const CreateResult third = e->create(params("alice"));
+        QCOMPARE(third.error, SessionError::None);
+        QCOMPARE(third.displaced.size(), std::size_t(1));
+        QCOMPARE(third.displaced.front(), sha256(first));
+        QCOMPARE(e->validate(first).error, SessionError::Unknown);
+        QCOMPARE(e->validate(second).error, SessionError::None);
+        QCOMPARE(e->validate(third.token).error, SessionError::None);
+    }
+
+    void perIpCap()
+    {
+        Policy p;
+        p.maxSessionsPerIp = 3;
+        auto e = engine(p);
+        std::vector<std::string> tokens;
+        for (int i = 0; i < 3; ++i)
+            tokens.push_back(
+                e->create(params("u" + std::to_string(i), Area::Storefront, false, "203.0.113.9")).token);
+        QCOMPARE(e->create(params("u9", Area::Storefront, false, "203.0.113.9")).error,
+                 SessionError::IpLimitReached);
+        QCOMPARE(e->create(params("u9", Area::Storefront, false, "203.0.113.10")).error, SessionError::None);
+        QCOMPARE(eventsOf(EventType::LimitHit).back().clientIp, std::string("203.0.113.9"));
+        e->destroy(tokens[0]);
+        QCOMPARE(e->create(params("u9", Area::Storefront, false, "203.0.113.9")).error, SessionError::None);
+    }
+
+    void listFiltersAndPages()
+    {
+        auto e = engine();
+        for (int i = 0; i < 25; ++i) {
+            m_clock.advanceSeconds(1);
+            e->create(params("user" + std::to_string(i % 5), i % 2 ? Area::Admin : Area::Storefront, false,
+                             "10.1.0." + std::to_string(i)));
+        }
+        QCOMPARE(e->list({}).total, std::size_t(25));
+        SessionQuery q;
+        q.user = "user3";
+        const SessionPage byUser = e->list(q);
+        QCOMPARE(byUser.total, std::size_t(5));
+        for (const SessionInfo &s : byUser.rows)
+            QCOMPARE(s.user, std::string("user3"));
+        q = {};
+        q.area = Area::Admin;
+        QCOMPARE(e->list(q).total, std::size_t(12));
+        q = {};
+        q.text = "10.1.0.2";
+        QCOMPARE(e->list(q).total, std::size_t(6)); // .2 and .20-.24
+        q = {};
+        q.clientIp = "10.1.0.2";
+        QCOMPARE(e->list(q).total, std::size_t(1));
+        q = {};
+        q.offset = 20;
+        q.limit = 10;
+        const SessionPage last = e->list(q);
+        QCOMPARE(last.total, std::size_t(25));
+        QCOMPARE(last.rows.size(), std::size_t(5));
+        q.offset = 0;
+        q.limit = 25;
+        const SessionPage all = e->list(q);
+        for (std::size_t i = 1; i < all.rows.size(); ++i)
+            QVERIFY(all.rows[i - 1].createdMs >= all.rows[i].createdMs); // newest first
+        q.offset = 30;
+        QVERIFY(e->list(q).rows.empty());
+    }
+
+    void countersTrackActivity()
+    {
+        auto e = engine();
+        const std::string a = e->create(params("a", Area::Admin)).token;
+        e->create(params("b"));
+        e->validate(a);
+        e->validate(a);
+        const EngineCounters c = e->counters();
+        QCOMPARE(c.created, 2u);
+        QCOMPARE(c.validations, 2u);
+        QCOMPARE(c.active[0], 1u);
+        QCOMPARE(c.active[1], 1u);
+    }
+
+    void concurrentUseIsConsistent()
+    {
+        auto e = engine();
+        constexpr int kThreads = 4;
+        constexpr int kPerThread = 2000;
+        std::vector<std::thread> threads;
+        std::atomic<int> failures{0};
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kPerThread; ++i) {
+                    const std::string user = "t" + std::to_string(t) + "u" + std::to_string(i % 10);
+                    const CreateResult r =
+                        e->create(params(user, Area::Storefront, false,
+                                         "10.9." + std::to_string(t) + "." + std::to_string(i % 50)));
+                    if (r.error != SessionError::None || e->validate(r.token).error != SessionError::None)
+                        ++failures;
+                    if (i % 3 == 0 && e->destroy(r.token) != SessionError::None)
+                        ++failures;
+                    if (i % 7 == 0 && e->rotate(r.token).error == SessionError::Malformed)
+                        ++failures;
+                }
+            });
+        }
+        for (auto &t : threads)
+            t.join();
+        QCOMPARE(failures.load(), 0);
+        const std::size_t expected = kThreads * (kPerThread - (kPerThread + 2) / 3);
+        QCOMPARE(e->sessionCount(), expected);
+        QCOMPARE(e->counters().active[1], std::uint64_t(expected));
+        QCOMPARE(e->list({}).total, expected);
+        std::size_t viaUsers = 0;
+        for (int t = 0; t < kThreads; ++t)
+            for (int u = 0; u < 10; ++u)
+                viaUsers += e->forceLogout("t" + std::to_string(t) + "u" + std::to_string(u));
+        QCOMPARE(viaUsers, expected);
+        QCOMPARE(e->sessionCount(), std::size_t(0));
+    }
+
+    void maintenanceThreadSweeps()
+    {
+        auto e = engine();
+        e->create(params("alice"));
+        m_clock.advanceMinutes(15);
+        e->startMaintenance(std::chrono::milliseconds(5));
+        QTRY_COMPARE(e->sessionCount(), std::size_t(0));
+        e->stopMaintenance();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSessionEngine)
+#include "tst_sessionengine.moc"

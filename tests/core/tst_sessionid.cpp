@@ -1,0 +1,119 @@
+#include "RandomSource.h"
+#include "SessionId.h"
+#include "TestRandom.h"
+
+#include <QTest>
+
+#include <unordered_set>
+
+using namespace hourglass;
+
+class TestSessionId final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void generatedTokensAre256BitBase64Url()
+    {
+        const auto token = SessionToken::generate(OpenSslRandom::instance());
+        QVERIFY(token.has_value());
+        QCOMPARE(token->text().size(), SessionToken::kEncodedLength);
+        const auto raw = base64UrlDecode(token->text());
+        QVERIFY(raw.has_value());
+        QCOMPARE(raw->size(), std::size_t(32));
+        for (const char c : token->text())
+            QVERIFY(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    }
+
+    void generatedTokensDoNotRepeat()
+    {
+        std::unordered_set<std::string> seen;
+        for (int i = 0; i < 100000; ++i) {
+            const auto token = SessionToken::generate(OpenSslRandom::instance());
+            QVERIFY(token.has_value());
+            QVERIFY(seen.insert(token->text()).second);
+        }
+    }
+
+    void failingRandomIssuesNothing()
+    {
+        test::SwitchableRandom random;
+        random.setFailing(true);
+        QVERIFY(!SessionToken::generate(random).has_value());
+    }
+
+    void parserIsStrict_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<bool>("valid");
+        const QByteArray good = QByteArray(SessionToken::generate(OpenSslRandom::instance())->text().c_str());
+        QTest::newRow("issued") << good << true;
+        QTest::newRow("empty") << QByteArray() << false;
+        QTest::newRow("one short") << good.left(42) << false;
+        QTest::newRow("one long") << (good + "A") << false;
+        QTest::newRow("padding") << (good.left(42) + "=") << false;
+        QTest::newRow("plus") << (QByteArray("+") + good.mid(1)) << false;
+        QTest::newRow("slash") << (QByteArray("/") + good.mid(1)) << false;
+        QTest::newRow("space") << (QByteArray(" ") + good.mid(1)) << false;
+        QTest::newRow("nul") << (QByteArray(1, '\0') + good.mid(1)) << false;
+        // 32 bytes use 256 of 258 bits: the last character's two low bits must be zero.
+        QTest::newRow("non-canonical tail") << (good.left(42) + "B") << false;
+        QTest::newRow("canonical tail") << (good.left(42) + "A") << true;
+    }
+
+    void parserIsStrict()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(bool, valid);
+        QCOMPARE(
+            SessionToken::parse(std::string_view(text.constData(), std::size_t(text.size()))).has_value(),
+            valid);
+    }
+
+    void hashIsSha256OfTheToken()
+    {
+        // FIPS 180-2 test vector.
+        QCOMPARE(QByteArray::fromStdString(sha256("abc").toHex()),
+                 QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        const auto token = SessionToken::generate(OpenSslRandom::instance());
+        QCOMPARE(token->hash(), sha256(token->text()));
+    }
+
+    void hexRoundTrip()
+    {
+        const IdHash h = sha256("hourglass");
+        QCOMPARE(IdHash::fromHex(h.toHex()), std::optional<IdHash>(h));
+        std::string upper = h.toHex();
+        for (char &c : upper)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        QCOMPARE(IdHash::fromHex(upper), std::optional<IdHash>(h));
+        QVERIFY(!IdHash::fromHex(h.toHex().substr(1)).has_value());
+        QVERIFY(!IdHash::fromHex(std::string(64, 'g')).has_value());
+    }
+
+    void hashEqualityComparesEveryByte()
+    {
+        IdHash a = sha256("x");
+        auto bytes = a.bytes();
+        bytes[31] ^= 1;
+        QVERIFY(!(a == IdHash(bytes)));
+        bytes[31] ^= 1;
+        QVERIFY(a == IdHash(bytes));
+    }
+
+    void base64UrlRoundTrip()
+    {
+        for (std::size_t n = 0; n < 40; ++n) {
+            std::string data(n, '\0');
+            for (std::size_t i = 0; i < n; ++i)
+                data[i] = static_cast<char>(i * 37 + 11);
+            const std::string encoded =
+                base64UrlEncode(reinterpret_cast<const std::uint8_t *>(data.data()), n);
+            QCOMPARE(encoded.find('='), std::string::npos);
+            QCOMPARE(base64UrlDecode(encoded), std::optional<std::string>(data));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSessionId)
+#include "tst_sessionid.moc"
