@@ -216,12 +216,6 @@ Policy SessionEngine::policy() const
 
 ConfigResult SessionEngine::setPolicy(const Policy &policy)
 {
-    // Re-check every key's bounds (confirmation is the caller's business) and the cross-key rules.
-    for (const SettingKey &key : SettingsSchema::keys()) {
-        ConfigResult checked = SettingsSchema::check(key, key.get(policy), Confirmation::Confirmed);
-        if (!checked.ok())
-            return checked;
-    }
     ConfigResult cross = SettingsSchema::validate(policy);
     if (!cross.ok())
         return cross;

@@ -242,6 +242,8 @@ std::string_view configErrorName(ConfigError error)
         return "invalid_choice";
     case ConfigError::MaxTimeoutBelowIdleTimeout:
         return "max_timeout_below_idle_timeout";
+    case ConfigError::WriteFailed:
+        return "write_failed";
     case ConfigError::BelowRecommendedMinimum:
         return "below_recommended_minimum";
     }
@@ -395,6 +397,12 @@ ConfigResult SettingsSchema::check(const SettingKey &key, std::int64_t value, Co
 
 ConfigResult SettingsSchema::validate(const Policy &policy)
 {
+    // Confirmation is the business of whoever entered the value; bounds always apply.
+    for (const SettingKey &key : keys()) {
+        ConfigResult checked = check(key, key.get(policy), Confirmation::Confirmed);
+        if (!checked.ok())
+            return checked;
+    }
     for (const Area area : kAreas) {
         const AreaPolicy &a = policy.area(area);
         // An absolute lifetime shorter than the idle timeout makes the idle timeout meaningless

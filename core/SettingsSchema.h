@@ -48,6 +48,7 @@ enum class ConfigError : std::uint8_t
     NotABoolean,
     InvalidChoice,
     MaxTimeoutBelowIdleTimeout,
+    WriteFailed,             // the configuration could not be persisted; nothing was applied
     BelowRecommendedMinimum, // not fatal: the caller must ask and retry with confirmation
 };
 
@@ -92,7 +93,7 @@ public:
     static ConfigResult parse(const SettingKey &key, std::string_view text);
     // Checks a typed value against the key's bounds and recommended minimum.
     static ConfigResult check(const SettingKey &key, std::int64_t value, Confirmation confirmation);
-    // Rules that span several keys.
+    // Every key within its bounds, and the rules that span several keys.
     static ConfigResult validate(const Policy &policy);
 
     // Parses, checks and applies one value to a copy of policy; on success assigns the copy.

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "ConfigFile.h"
+#include "DataDirectory.h"
+#include "EventHub.h"
+#include "EventLog.h"
+#include "SessionEngine.h"
+#include "SqliteStore.h"
+
+#include <QJsonObject>
+#include <QLockFile>
+#include <QString>
+
+#include <memory>
+#include <mutex>
+
+namespace hourglass {
+
+class Clock;
+class RandomSource;
+
+// Everything a running Hourglass owns, wired together: data directory (locked), configuration,
+// durable store, event hub and log, and the engine restored from the store. The console, the
+// headless service and hourglass-ctl (when no service runs) all open one of these.
+class Runtime
+{
+public:
+    struct Options
+    {
+        QString dataDir;        // already resolved
+        Clock *clock = nullptr; // tests inject a manual clock
+        RandomSource *random = nullptr;
+        bool maintenance = true; // background sweeping and touch flushing
+    };
+
+    enum class OpenError
+    {
+        None,
+        Locked, // another process owns the data directory
+        Config, // configuration file unreadable or invalid
+        Store,  // session store unreadable or damaged
+        Io,
+    };
+
+    static std::unique_ptr<Runtime> open(const Options &options, OpenError *code, QString *error);
+    ~Runtime();
+
+    SessionEngine &engine() { return *m_engine; }
+    EventHub &events() { return m_events; }
+    SqliteStore &store() { return *m_store; }
+    const DataDirectory &dataDirectory() const { return m_dir; }
+    const SessionStore::LoadResult &restored() const { return m_restored; }
+    int configMigratedFrom() const { return m_configMigratedFrom; }
+
+    // The one way to change policy: validate with the key table, write the configuration file
+    // crash-safely, then apply to the engine. Nothing changes when any step fails.
+    ConfigResult setSetting(std::string_view path, std::string_view value, Confirmation confirmation);
+    ConfigResult setPolicy(const Policy &policy);
+
+    // Makes pending touches durable and stops background work (clean shutdown).
+    void shutdown();
+
+private:
+    Runtime(const Options &options, const QString &root);
+
+    Options m_options;
+    DataDirectory m_dir;
+    std::unique_ptr<QLockFile> m_lock;
+    std::mutex m_configMutex;
+    QJsonObject m_configSections;
+    int m_configMigratedFrom = 0;
+    EventHub m_events;
+    std::unique_ptr<EventLog> m_log;
+    std::unique_ptr<SqliteStore> m_store;
+    std::unique_ptr<SessionEngine> m_engine;
+    SessionStore::LoadResult m_restored;
+    int m_logSubscription = 0;
+    bool m_shutDown = false;
+};
+
+} // namespace hourglass

@@ -1,0 +1,539 @@
+#include "SqliteStore.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <filesystem>
+
+namespace hourglass {
+
+namespace {
+
+constexpr int kStoreSchemaVersion = 1;
+
+const char *const kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash          BLOB PRIMARY KEY,  -- SHA-256 of the session ID; the ID itself is never stored
+    user             TEXT NOT NULL,
+    area             INTEGER NOT NULL,
+    remember_me      INTEGER NOT NULL,
+    client_ip        TEXT NOT NULL,
+    user_agent       TEXT NOT NULL,
+    created_ms       INTEGER NOT NULL,
+    auth_time_ms     INTEGER NOT NULL,
+    last_activity_ms INTEGER NOT NULL,
+    data             BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS auth_roots (
+    id_hash          BLOB PRIMARY KEY,
+    client_ip        TEXT NOT NULL,
+    created_ms       INTEGER NOT NULL,
+    last_activity_ms INTEGER NOT NULL,
+    tabs             TEXT NOT NULL      -- "tabId:createdMs" entries separated by ","
+) WITHOUT ROWID;
+)sql";
+
+// RAII prepared statement.
+class Statement
+{
+public:
+    Statement(sqlite3 *db, const char *sql) { m_rc = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); }
+    ~Statement() { sqlite3_finalize(m_stmt); }
+    Statement(const Statement &) = delete;
+    Statement &operator=(const Statement &) = delete;
+
+    bool ok() const { return m_rc == SQLITE_OK && m_stmt; }
+    sqlite3_stmt *get() const { return m_stmt; }
+    void bindBlob(int i, const void *data, std::size_t size)
+    {
+        sqlite3_bind_blob(m_stmt, i, data, static_cast<int>(size), SQLITE_TRANSIENT);
+    }
+    void bindHash(int i, const IdHash &hash) { bindBlob(i, hash.bytes().data(), IdHash::kSize); }
+    void bindText(int i, const std::string &text)
+    {
+        sqlite3_bind_text(m_stmt, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+    void bindInt(int i, std::int64_t v) { sqlite3_bind_int64(m_stmt, i, v); }
+    int step() { return sqlite3_step(m_stmt); }
+    void reset()
+    {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+    std::string text(int col) const
+    {
+        const auto *p = reinterpret_cast<const char *>(sqlite3_column_text(m_stmt, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+                 : std::string();
+    }
+    std::string blob(int col) const
+    {
+        const auto *p = static_cast<const char *>(sqlite3_column_blob(m_stmt, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+                 : std::string();
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+
+private:
+    sqlite3_stmt *m_stmt = nullptr;
+    int m_rc = SQLITE_ERROR;
+};
+
+std::string encodeTabs(const std::vector<AuthTabRecord> &tabs)
+{
+    std::string out;
+    for (const AuthTabRecord &tab : tabs) {
+        if (!out.empty())
+            out += ',';
+        out += tab.tabId;
+        out += ':';
+        out += std::to_string(tab.createdMs);
+    }
+    return out;
+}
+
+bool decodeTabs(const std::string &text, std::vector<AuthTabRecord> &tabs)
+{
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find(',', pos);
+        if (end == std::string::npos)
+            end = text.size();
+        const std::string item = text.substr(pos, end - pos);
+        const std::size_t colon = item.find(':');
+        if (colon == std::string::npos || colon == 0)
+            return false;
+        try {
+            tabs.push_back({item.substr(0, colon), std::stoll(item.substr(colon + 1))});
+        } catch (...) {
+            return false;
+        }
+        pos = end + 1;
+    }
+    return true;
+}
+
+std::optional<IdHash> hashFromBlob(const std::string &blob)
+{
+    if (blob.size() != IdHash::kSize)
+        return std::nullopt;
+    std::array<std::uint8_t, IdHash::kSize> bytes{};
+    std::memcpy(bytes.data(), blob.data(), IdHash::kSize);
+    return IdHash(bytes);
+}
+
+} // namespace
+
+SqliteStore::SqliteStore(Options options, sqlite3 *db) : m_options(std::move(options)), m_db(db)
+{
+    m_thread = std::thread([this] { run(); });
+}
+
+SqliteStore::~SqliteStore()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_all();
+    if (m_thread.joinable())
+        m_thread.join();
+    sqlite3_close(m_db);
+}
+
+std::string SqliteStore::damagedMessage(const std::string &what) const
+{
+    return "Session store " + m_options.path + " is damaged (" + what +
+           "). Hourglass did not modify it. Stop every Hourglass process using it, then either restore "
+           "the file from a backup, or move it aside (it holds only hashes of session IDs) to start "
+           "with an empty store; users will have to sign in again.";
+}
+
+std::unique_ptr<SqliteStore> SqliteStore::open(const Options &options, std::string *error)
+{
+    std::error_code ec;
+    const auto parent = std::filesystem::path(options.path).parent_path();
+    if (!parent.empty())
+        std::filesystem::create_directories(parent, ec);
+
+    sqlite3 *db = nullptr;
+    int rc = sqlite3_open_v2(options.path.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        *error = "Cannot open session store " + options.path + ": " +
+                 (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return nullptr;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    // User names and client IPs are personal data: owner-only, like the data directory.
+    std::filesystem::permissions(options.path,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace, ec);
+    std::unique_ptr<SqliteStore> store(new SqliteStore(options, db));
+
+    // Read before writing anything: a file that is not a database, or whose header is damaged, is
+    // reported and left exactly as it was.
+    {
+        Statement probe(db, "SELECT count(*) FROM sqlite_schema");
+        rc = probe.ok() ? probe.step() : sqlite3_errcode(db);
+        if (rc != SQLITE_ROW) {
+            const std::string what = sqlite3_errmsg(db);
+            if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+                *error = store->damagedMessage(what);
+            else
+                *error = "Cannot read session store " + options.path + ": " + what;
+            return nullptr;
+        }
+    }
+    if (!store->exec("PRAGMA journal_mode=WAL") || !store->exec("PRAGMA synchronous=FULL") ||
+        !store->exec(kSchemaSql)) {
+        const std::string what = sqlite3_errmsg(db);
+        const int code = sqlite3_errcode(db);
+        *error = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+                     ? store->damagedMessage(what)
+                     : "Cannot initialise session store " + options.path + ": " + what;
+        return nullptr;
+    }
+    {
+        Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+        if (version.ok() && version.step() == SQLITE_ROW) {
+            const int found = std::atoi(version.text(0).c_str());
+            if (found > kStoreSchemaVersion) {
+                *error = "Session store " + options.path + " has schema " + std::to_string(found) +
+                         ", written by a newer Hourglass. It was not modified; upgrade Hourglass.";
+                return nullptr;
+            }
+        } else {
+            Statement insert(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)");
+            insert.bindText(1, std::to_string(kStoreSchemaVersion));
+            if (!insert.ok() || insert.step() != SQLITE_DONE) {
+                *error = "Cannot initialise session store " + options.path + ": " + sqlite3_errmsg(db);
+                return nullptr;
+            }
+        }
+    }
+    return store;
+}
+
+bool SqliteStore::exec(const char *sql)
+{
+    char *message = nullptr;
+    const int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &message);
+    sqlite3_free(message);
+    return rc == SQLITE_OK;
+}
+
+std::string SqliteStore::describe() const
+{
+    return "embedded SQLite store at " + m_options.path;
+}
+
+SessionStore::Ticket SqliteStore::submit(std::vector<StoreMutation> mutations)
+{
+    Ticket ticket;
+    {
+        std::lock_guard lock(m_mutex);
+        ticket = ++m_submitted;
+        m_queue.push_back(std::move(mutations));
+    }
+    m_wake.notify_one();
+    return ticket;
+}
+
+bool SqliteStore::waitDurable(Ticket ticket)
+{
+    std::unique_lock lock(m_mutex);
+    m_done.wait(lock, [&] { return m_completed >= ticket; });
+    for (const auto &[first, last] : m_failed) {
+        if (ticket >= first && ticket <= last)
+            return false;
+    }
+    return true;
+}
+
+void SqliteStore::submitTouches(std::vector<StoreTouch> touches)
+{
+    std::lock_guard lock(m_mutex);
+    for (const StoreTouch &touch : touches) {
+        TimeMs &slot = m_touches[touch.hash];
+        slot = std::max(slot, touch.lastActivityMs);
+    }
+}
+
+bool SqliteStore::sync()
+{
+    Ticket target;
+    {
+        std::lock_guard lock(m_mutex);
+        target = ++m_submitted;
+        m_queue.emplace_back(); // an empty change set that also carries the pending touches
+        m_syncRequested = true;
+    }
+    m_wake.notify_one();
+    return waitDurable(target);
+}
+
+bool SqliteStore::degraded() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_degraded;
+}
+
+std::string SqliteStore::lastError() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_lastError;
+}
+
+std::uint64_t SqliteStore::commits() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_commits;
+}
+
+void SqliteStore::run()
+{
+    auto lastTouchFlush = std::chrono::steady_clock::now();
+    for (;;) {
+        std::vector<std::vector<StoreMutation>> batch;
+        std::unordered_map<IdHash, TimeMs, IdHashHasher> touches;
+        Ticket first = 0;
+        Ticket last = 0;
+        {
+            std::unique_lock lock(m_mutex);
+            const auto touchesDue = [&] {
+                return !m_touches.empty() &&
+                       std::chrono::steady_clock::now() - lastTouchFlush >= m_options.touchInterval;
+            };
+            m_wake.wait_for(lock, m_options.touchInterval,
+                            [&] { return m_stopping || !m_queue.empty() || touchesDue(); });
+            if (m_queue.empty() && !touchesDue() && !(m_stopping && !m_touches.empty())) {
+                if (m_stopping)
+                    return;
+                continue;
+            }
+            const std::size_t take = m_options.maxBatchSubmits == 0
+                                         ? m_queue.size()
+                                         : std::min(m_queue.size(), m_options.maxBatchSubmits);
+            first = m_completed + 1;
+            last = m_completed + take;
+            for (std::size_t i = 0; i < take; ++i) {
+                batch.push_back(std::move(m_queue.front()));
+                m_queue.pop_front();
+            }
+            if (touchesDue() || m_syncRequested || m_stopping) {
+                touches.swap(m_touches);
+                m_syncRequested = false;
+            }
+        }
+        if (!touches.empty())
+            lastTouchFlush = std::chrono::steady_clock::now();
+        const bool ok = writeBatch(batch, touches);
+        {
+            std::lock_guard lock(m_mutex);
+            if (ok) {
+                ++m_commits;
+                m_degraded = false;
+            } else {
+                m_degraded = true;
+                m_lastError = std::string("write to ") + m_options.path + " failed: " + sqlite3_errmsg(m_db);
+                if (last >= first) {
+                    m_failed.emplace_back(first, last);
+                    if (m_failed.size() > 4096)
+                        m_failed.erase(m_failed.begin(), m_failed.begin() + 2048);
+                }
+                // Touches are merged back so that a later batch retries them.
+                for (const auto &[hash, time] : touches) {
+                    TimeMs &slot = m_touches[hash];
+                    slot = std::max(slot, time);
+                }
+            }
+            m_completed = std::max(m_completed, last);
+        }
+        m_done.notify_all();
+    }
+}
+
+bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
+                             std::unordered_map<IdHash, TimeMs, IdHashHasher> &touches)
+{
+    if (batch.empty() && touches.empty())
+        return true;
+    if (!exec("BEGIN IMMEDIATE"))
+        return false;
+    Statement putSession(m_db, "INSERT OR REPLACE INTO sessions(id_hash, user, area, remember_me, client_ip, "
+                               "user_agent, created_ms, auth_time_ms, last_activity_ms, data) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?)");
+    Statement removeSession(m_db, "DELETE FROM sessions WHERE id_hash = ?");
+    Statement setData(m_db, "UPDATE sessions SET data = ?, last_activity_ms = max(last_activity_ms, ?) "
+                            "WHERE id_hash = ?");
+    Statement putAuth(m_db,
+                      "INSERT OR REPLACE INTO auth_roots(id_hash, client_ip, created_ms, last_activity_ms, "
+                      "tabs) VALUES(?,?,?,?,?)");
+    Statement removeAuth(m_db, "DELETE FROM auth_roots WHERE id_hash = ?");
+    Statement touch(m_db,
+                    "UPDATE sessions SET last_activity_ms = max(last_activity_ms, ?) WHERE id_hash = ?");
+    bool ok = putSession.ok() && removeSession.ok() && setData.ok() && putAuth.ok() && removeAuth.ok() &&
+              touch.ok();
+
+    const auto run = [&](Statement &s) {
+        const int rc = s.step();
+        s.reset();
+        if (rc != SQLITE_DONE)
+            ok = false;
+    };
+    for (const auto &mutations : batch) {
+        for (const StoreMutation &m : mutations) {
+            if (!ok)
+                break;
+            if (const auto *put = std::get_if<StoreMutation::PutSession>(&m.change)) {
+                const SessionRecord &r = put->record;
+                putSession.bindHash(1, r.hash);
+                putSession.bindText(2, r.user);
+                putSession.bindInt(3, static_cast<int>(r.area));
+                putSession.bindInt(4, r.rememberMe ? 1 : 0);
+                putSession.bindText(5, r.clientIp);
+                putSession.bindText(6, r.userAgent);
+                putSession.bindInt(7, r.createdMs);
+                putSession.bindInt(8, r.authTimeMs);
+                putSession.bindInt(9, r.lastActivityMs);
+                putSession.bindBlob(10, r.data.data(), r.data.size());
+                run(putSession);
+            } else if (const auto *remove = std::get_if<StoreMutation::RemoveSession>(&m.change)) {
+                removeSession.bindHash(1, remove->hash);
+                run(removeSession);
+            } else if (const auto *data = std::get_if<StoreMutation::SetData>(&m.change)) {
+                setData.bindBlob(1, data->data.data(), data->data.size());
+                setData.bindInt(2, data->lastActivityMs);
+                setData.bindHash(3, data->hash);
+                run(setData);
+            } else if (const auto *auth = std::get_if<StoreMutation::PutAuthRoot>(&m.change)) {
+                putAuth.bindHash(1, auth->record.hash);
+                putAuth.bindText(2, auth->record.clientIp);
+                putAuth.bindInt(3, auth->record.createdMs);
+                putAuth.bindInt(4, auth->record.lastActivityMs);
+                putAuth.bindText(5, encodeTabs(auth->record.tabs));
+                run(putAuth);
+            } else if (const auto *removeRoot = std::get_if<StoreMutation::RemoveAuthRoot>(&m.change)) {
+                removeAuth.bindHash(1, removeRoot->hash);
+                run(removeAuth);
+            }
+        }
+    }
+    for (const auto &[hash, time] : touches) {
+        if (!ok)
+            break;
+        touch.bindInt(1, time);
+        touch.bindHash(2, hash);
+        run(touch);
+    }
+    if (ok && exec("COMMIT"))
+        return true;
+    exec("ROLLBACK");
+    return false;
+}
+
+SessionStore::LoadResult SqliteStore::load(const std::function<void(SessionRecord &&)> &onSession,
+                                           const std::function<void(AuthRootRecord &&)> &onAuthRoot)
+{
+    // Called before any submit, so the writer thread is idle; the connection is used exclusively.
+    LoadResult result;
+    const auto fail = [&](const std::string &what) {
+        result.ok = false;
+        const int code = sqlite3_errcode(m_db);
+        result.error = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+                           ? damagedMessage(what)
+                           : "Cannot read session store " + m_options.path + ": " + what;
+        return result;
+    };
+    {
+        Statement select(m_db, "SELECT id_hash, user, area, remember_me, client_ip, user_agent, created_ms, "
+                               "auth_time_ms, last_activity_ms, data FROM sessions");
+        if (!select.ok())
+            return fail(sqlite3_errmsg(m_db));
+        int rc;
+        while ((rc = select.step()) == SQLITE_ROW) {
+            const auto hash = hashFromBlob(select.blob(0));
+            const std::int64_t area = select.integer(2);
+            if (!hash || (area != 0 && area != 1)) {
+                result.ok = false;
+                result.error = damagedMessage("a session row has an invalid ID hash or area");
+                return result;
+            }
+            SessionRecord r;
+            r.hash = *hash;
+            r.user = select.text(1);
+            r.area = static_cast<Area>(area);
+            r.rememberMe = select.integer(3) != 0;
+            r.clientIp = select.text(4);
+            r.userAgent = select.text(5);
+            r.createdMs = select.integer(6);
+            r.authTimeMs = select.integer(7);
+            r.lastActivityMs = select.integer(8);
+            r.data = select.blob(9);
+            onSession(std::move(r));
+            ++result.sessions;
+        }
+        if (rc != SQLITE_DONE)
+            return fail(sqlite3_errmsg(m_db));
+    }
+    {
+        Statement select(m_db,
+                         "SELECT id_hash, client_ip, created_ms, last_activity_ms, tabs FROM auth_roots");
+        if (!select.ok())
+            return fail(sqlite3_errmsg(m_db));
+        int rc;
+        while ((rc = select.step()) == SQLITE_ROW) {
+            const auto hash = hashFromBlob(select.blob(0));
+            AuthRootRecord r;
+            if (!hash || !decodeTabs(select.text(4), r.tabs)) {
+                result.ok = false;
+                result.error = damagedMessage("an authentication session row is invalid");
+                return result;
+            }
+            r.hash = *hash;
+            r.clientIp = select.text(1);
+            r.createdMs = select.integer(2);
+            r.lastActivityMs = select.integer(3);
+            onAuthRoot(std::move(r));
+            ++result.authRoots;
+        }
+        if (rc != SQLITE_DONE)
+            return fail(sqlite3_errmsg(m_db));
+    }
+    return result;
+}
+
+std::string SqliteStore::integrityCheck(const std::string &path)
+{
+    sqlite3 *db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        const std::string error = db ? sqlite3_errmsg(db) : "cannot open";
+        sqlite3_close(db);
+        return error;
+    }
+    std::string result;
+    {
+        Statement check(db, "PRAGMA integrity_check");
+        if (!check.ok()) {
+            result = sqlite3_errmsg(db);
+        } else {
+            while (check.step() == SQLITE_ROW) {
+                if (!result.empty())
+                    result += "; ";
+                result += check.text(0);
+            }
+            if (result.empty())
+                result = sqlite3_errmsg(db);
+        }
+    }
+    sqlite3_close(db);
+    return result;
+}
+
+} // namespace hourglass

@@ -1,0 +1,365 @@
+#include "ManualClock.h"
+#include "SessionEngine.h"
+#include "SqliteStore.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <filesystem>
+#include <sys/resource.h>
+#include <thread>
+
+using namespace hourglass;
+using test::ManualClock;
+
+namespace {
+
+QByteArray readAll(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+CreateParams params(const std::string &user, Area area = Area::Storefront, bool rememberMe = false)
+{
+    return {user, area, rememberMe, "192.0.2.44", "Mozilla/5.0 (store test)"};
+}
+
+} // namespace
+
+class TestSqliteStore final : public QObject
+{
+    Q_OBJECT
+
+    ManualClock m_clock;
+
+    struct Instance
+    {
+        std::unique_ptr<SqliteStore> store;
+        std::unique_ptr<SessionEngine> engine;
+    };
+
+    // Every test session comes from one address: lift the per-IP cap (tested in the engine suite).
+    static Policy uncapped()
+    {
+        Policy p;
+        p.maxSessionsPerIp = 0;
+        return p;
+    }
+
+    Instance open(const QString &path, const Policy &policy = uncapped())
+    {
+        std::string error;
+        SqliteStore::Options o;
+        o.path = path.toStdString();
+        Instance i;
+        i.store = SqliteStore::open(o, &error);
+        if (!i.store)
+            qFatal("open failed: %s", error.c_str());
+        SessionEngine::Options eo;
+        eo.clock = &m_clock;
+        eo.store = i.store.get();
+        i.engine = std::make_unique<SessionEngine>(eo, policy);
+        const SessionStore::LoadResult loaded = i.engine->restoreFromStore();
+        if (!loaded.ok)
+            qFatal("load failed: %s", loaded.error.c_str());
+        return i;
+    }
+
+    static void close(Instance &i)
+    {
+        i.engine->flushTouches();
+        QVERIFY(i.store->sync());
+        i.engine.reset();
+        i.store.reset();
+    }
+
+    static std::string openError(const QString &path)
+    {
+        std::string error;
+        SqliteStore::Options o;
+        o.path = path.toStdString();
+        auto store = SqliteStore::open(o, &error);
+        if (store) {
+            SessionEngine::Options eo;
+            eo.store = store.get();
+            SessionEngine engine(eo);
+            const auto loaded = engine.restoreFromStore();
+            return loaded.ok ? std::string() : loaded.error;
+        }
+        return error;
+    }
+
+private Q_SLOTS:
+    void everythingAcknowledgedSurvivesARestart()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        std::string kept, rotatedFrom, rotatedTo, destroyed, withData, remember;
+        AuthStartResult flow;
+        {
+            Instance i = open(path);
+            kept = i.engine->create(params("alice")).token;
+            rotatedFrom = i.engine->create(params("bob", Area::Admin)).token;
+            rotatedTo = i.engine->rotate(rotatedFrom).token;
+            destroyed = i.engine->create(params("carol")).token;
+            QCOMPARE(i.engine->destroy(destroyed), SessionError::None);
+            withData = i.engine->create(params("dave")).token;
+            QCOMPARE(i.engine->setData(withData, "cart=3 items").error, SessionError::None);
+            remember = i.engine->create(params("erin", Area::Storefront, true)).token;
+            flow = i.engine->startAuthentication("", "192.0.2.9");
+            i.engine->startAuthentication(flow.rootToken, "192.0.2.9");
+            // No clean close: the store is dropped as it is (every acknowledged write is durable).
+            i.engine.reset();
+            i.store.reset();
+        }
+        Instance i = open(path);
+        QCOMPARE(i.engine->sessionCount(), std::size_t(4));
+        QCOMPARE(i.engine->validate(kept).info.user, std::string("alice"));
+        QCOMPARE(i.engine->validate(rotatedFrom).error, SessionError::Unknown);
+        QCOMPARE(i.engine->validate(rotatedTo).info.area, Area::Admin);
+        QCOMPARE(i.engine->validate(destroyed).error, SessionError::Unknown);
+        QCOMPARE(i.engine->getData(withData).data, std::string("cart=3 items"));
+        QVERIFY(i.engine->validate(remember).info.rememberMe);
+        const auto root = i.engine->findAuthRoot(flow.rootHash);
+        QVERIFY(root.has_value());
+        QCOMPARE(root->tabs.size(), std::size_t(2));
+        QCOMPARE(root->tabs.front().tabId, flow.tabId);
+        QCOMPARE(i.engine->completeAuthentication(flow.rootToken, flow.tabId, params("frank")).error,
+                 SessionError::None);
+        SessionQuery q;
+        q.user = "alice";
+        QCOMPARE(i.engine->list(q).total, std::size_t(1)); // indexes rebuilt
+    }
+
+    void sessionsExpiredWhileDownNeverComeBack()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        const TimeMs t0 = m_clock.nowMs();
+        std::string shortLived, longLived;
+        {
+            Instance i = open(path);
+            shortLived = i.engine->create(params("alice")).token;
+            longLived = i.engine->create(params("bob", Area::Storefront, true)).token;
+            i.engine->startAuthentication("", "192.0.2.9");
+            close(i);
+        }
+        m_clock.set(t0 + 15 * kMsPerMinute); // exactly at the idle horizon, while "down"
+        {
+            Instance i = open(path);
+            QCOMPARE(i.engine->validate(shortLived).error, SessionError::Unknown);
+            QCOMPARE(i.engine->validate(longLived).error, SessionError::None);
+            QCOMPARE(i.engine->authStats().roots, std::size_t(1)); // 30 min flow still open
+            close(i);
+        }
+        m_clock.set(t0 + 31 * kMsPerMinute);
+        {
+            Instance i = open(path);
+            QCOMPARE(i.engine->authStats().roots, std::size_t(0));
+            close(i);
+        }
+        // The expired rows were deleted, not merely skipped.
+        Instance i = open(path);
+        QCOMPARE(i.engine->sessionCount(), std::size_t(1));
+        m_clock.set(t0);
+        QCOMPARE(i.engine->validate(shortLived).error, SessionError::Unknown);
+    }
+
+    void touchesAreCoalescedAndFlushed()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        const TimeMs t0 = m_clock.nowMs();
+        m_clock.set(t0);
+        std::string token;
+        {
+            Instance i = open(path);
+            token = i.engine->create(params("alice")).token;
+            for (int minute = 1; minute <= 10; ++minute) {
+                m_clock.set(t0 + minute * kMsPerMinute);
+                QCOMPARE(i.engine->validate(token).error, SessionError::None);
+            }
+            QCOMPARE(i.engine->flushTouches(), std::size_t(1)); // ten touches, one update
+            QVERIFY(i.store->sync());
+            i.engine.reset();
+            i.store.reset();
+        }
+        m_clock.set(t0 + 24 * kMsPerMinute); // alive only because the last touch (t0+10) was kept
+        Instance i = open(path);
+        QCOMPARE(i.engine->validate(token, SessionEngine::Touch::No).info.lastActivityMs,
+                 t0 + 10 * kMsPerMinute);
+        m_clock.set(t0);
+    }
+
+    void unflushedTouchesCanOnlyShortenALife()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        const TimeMs t0 = m_clock.nowMs();
+        std::string token;
+        {
+            Instance i = open(path);
+            token = i.engine->create(params("alice")).token;
+            m_clock.set(t0 + 10 * kMsPerMinute);
+            i.engine->validate(token); // touched in memory, never flushed: simulated crash
+            i.engine.reset();
+            i.store.reset();
+        }
+        Instance i = open(path);
+        const auto info = i.engine->validate(token, SessionEngine::Touch::No).info;
+        QCOMPARE(info.lastActivityMs, t0); // earlier, never later
+        m_clock.set(t0);
+    }
+
+    void onlyHashesAreAtRest()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        std::vector<std::string> tokens;
+        {
+            Instance i = open(path);
+            for (int n = 0; n < 10000; ++n) {
+                tokens.push_back(i.engine->create(params("user" + std::to_string(n % 100))).token);
+                QCOMPARE(tokens.back().size(), SessionToken::kEncodedLength);
+            }
+            for (int n = 0; n < 100; ++n) {
+                tokens.push_back(i.engine->rotate(i.engine->create(params("rot")).token).token);
+                QCOMPARE(tokens.back().size(), SessionToken::kEncodedLength);
+            }
+            auto flow = i.engine->startAuthentication("", "192.0.2.1");
+            tokens.push_back(flow.rootToken);
+            i.engine.reset();
+            i.store.reset(); // leave the WAL in place: it is part of what is at rest
+        }
+        QByteArray haystack;
+        for (const QString &suffix : {QString(), QStringLiteral("-wal"), QStringLiteral("-shm")})
+            haystack += readAll(path + suffix);
+        QVERIFY(haystack.size() > 100000);
+        int hashesFound = 0;
+        for (const std::string &token : tokens) {
+            QVERIFY(!haystack.contains(QByteArray::fromStdString(token)));
+            const auto raw = base64UrlDecode(token);
+            QVERIFY(!haystack.contains(QByteArray::fromStdString(*raw)));
+            const auto &h = sha256(token).bytes();
+            hashesFound +=
+                haystack.contains(QByteArray(reinterpret_cast<const char *>(h.data()), qsizetype(h.size())));
+        }
+        // The search itself works: the hashes are there.
+        QCOMPARE(hashesFound, int(tokens.size()));
+    }
+
+    void groupCommitBatchesConcurrentWrites()
+    {
+        QTemporaryDir dir;
+        Instance i = open(dir.filePath(QStringLiteral("sessions.db")));
+        const std::uint64_t before = i.store->commits();
+        constexpr int kThreads = 8, kEach = 100;
+        std::vector<std::thread> threads;
+        std::atomic<int> ok{0};
+        for (int t = 0; t < kThreads; ++t)
+            threads.emplace_back([&, t] {
+                for (int n = 0; n < kEach; ++n)
+                    ok += i.engine->create(params("t" + std::to_string(t))).error == SessionError::None;
+            });
+        for (auto &t : threads)
+            t.join();
+        QCOMPARE(ok.load(), kThreads * kEach);
+        const std::uint64_t commits = i.store->commits() - before;
+        QVERIFY2(commits < std::uint64_t(kThreads * kEach), qPrintable(QString::number(commits)));
+        qInfo("%d durable creates in %llu commits", kThreads * kEach,
+              static_cast<unsigned long long>(commits));
+    }
+
+    void failedWritesAreNotAcknowledged()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        Instance i = open(path);
+        const std::string good = i.engine->create(params("alice")).token;
+        QVERIFY(i.store->sync());
+        std::signal(SIGXFSZ, SIG_IGN);
+        rlimit saved{};
+        getrlimit(RLIMIT_FSIZE, &saved);
+        rlimit tiny = saved;
+        tiny.rlim_cur = 1; // the WAL cannot grow: like a full disk
+        QCOMPARE(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+        const CreateResult refused = i.engine->create(params("bob"));
+        const SessionError revokeResult = i.engine->destroy(good);
+        setrlimit(RLIMIT_FSIZE, &saved);
+        QCOMPARE(refused.error, SessionError::StoreUnavailable);
+        QVERIFY(refused.token.empty());
+        QCOMPARE(i.engine->list({}).total, std::size_t(0));     // bob rolled back, alice ended in memory
+        QCOMPARE(revokeResult, SessionError::StoreUnavailable); // not acknowledged as durable
+        QVERIFY(i.store->degraded());
+        QVERIFY(!i.store->lastError().empty());
+        // The store recovers once writes succeed again.
+        QCOMPARE(i.engine->create(params("carol")).error, SessionError::None);
+        QVERIFY(!i.store->degraded());
+    }
+
+    void notADatabaseIsReportedAndLeftAlone()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        QVERIFY(QFile::copy(
+            QStringLiteral(HOURGLASS_TEST_FIXTURES) + QStringLiteral("/store/not-a-database.db"), path));
+        QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+        const QByteArray before = readAll(path);
+        const std::string error = openError(path);
+        QVERIFY2(error.find(path.toStdString()) != std::string::npos, error.c_str());
+        QVERIFY2(error.find("damaged") != std::string::npos, error.c_str());
+        QVERIFY2(error.find("did not modify") != std::string::npos, error.c_str());
+        QCOMPARE(readAll(path), before);
+    }
+
+    void truncatedDatabaseIsReportedAndLeftAlone()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        {
+            Instance i = open(path);
+            for (int n = 0; n < 3000; ++n) {
+                const std::string token = i.engine->create(params("user" + std::to_string(n))).token;
+                QCOMPARE(i.engine->setData(token, std::string(300, 'd')).error, SessionError::None);
+            }
+            close(i);
+        }
+        QVERIFY(!QFile::exists(path + QStringLiteral("-wal")) ||
+                QFileInfo(path + QStringLiteral("-wal")).size() == 0);
+        const qint64 size = QFileInfo(path).size();
+        QVERIFY(size > 500000);
+        QVERIFY(QFile::resize(path, size / 3));
+        const QByteArray before = readAll(path);
+        const std::string error = openError(path);
+        QVERIFY2(!error.empty(), "a truncated store must not load");
+        QVERIFY2(error.find(path.toStdString()) != std::string::npos, error.c_str());
+        QVERIFY2(error.find("damaged") != std::string::npos, error.c_str());
+        QCOMPARE(readAll(path), before);
+        QVERIFY(SqliteStore::integrityCheck(path.toStdString()) != "ok");
+    }
+
+    void damagedHeaderIsReported()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        {
+            Instance i = open(path);
+            i.engine->create(params("alice"));
+            close(i);
+        }
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        f.write(QByteArray(16, 'X'));
+        f.close();
+        const std::string error = openError(path);
+        QVERIFY2(error.find("damaged") != std::string::npos, error.c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSqliteStore)
+#include "tst_sqlitestore.moc"
