@@ -92,7 +92,7 @@ QJsonObject ConfigFile::settingsToJson(const Policy &policy)
 
 bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, QString *error)
 {
-    Policy candidate = policy;
+    std::vector<std::pair<std::string, std::string>> entries;
     for (auto it = settings.begin(); it != settings.end(); ++it) {
         const std::string path = it.key().toStdString();
         const SettingKey *key = SettingsSchema::find(path);
@@ -100,7 +100,6 @@ bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, Q
             *error = QStringLiteral("unknown setting '%1'").arg(it.key());
             return false;
         }
-        std::string text;
         const QJsonValue value = it.value();
         switch (key->type) {
         case SettingType::Boolean:
@@ -108,14 +107,14 @@ bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, Q
                 *error = QStringLiteral("setting '%1' must be true or false").arg(it.key());
                 return false;
             }
-            text = value.toBool() ? "1" : "0";
+            entries.emplace_back(path, value.toBool() ? "1" : "0");
             break;
         case SettingType::Choice:
             if (!value.isString()) {
                 *error = QStringLiteral("setting '%1' must be a string").arg(it.key());
                 return false;
             }
-            text = value.toString().toStdString();
+            entries.emplace_back(path, value.toString().toStdString());
             break;
         case SettingType::Integer: {
             const double number = value.toDouble(std::nan(""));
@@ -123,27 +122,17 @@ bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, Q
                 *error = QStringLiteral("setting '%1' must be a whole number").arg(it.key());
                 return false;
             }
-            text = std::to_string(static_cast<std::int64_t>(number));
+            entries.emplace_back(path, std::to_string(static_cast<std::int64_t>(number)));
             break;
         }
         }
-        // Values in the file were confirmed when they were written; bounds still apply. Cross-key
-        // rules are checked once all keys are read, so the order of keys in the file is irrelevant.
-        const ConfigResult parsed = SettingsSchema::parse(*key, text);
-        const ConfigResult checked =
-            parsed.ok() ? SettingsSchema::check(*key, parsed.value, Confirmation::Confirmed) : parsed;
-        if (!checked.ok()) {
-            *error = fromStd(checked.message);
-            return false;
-        }
-        key->set(candidate, checked.value);
     }
-    const ConfigResult cross = SettingsSchema::validate(candidate);
-    if (!cross.ok()) {
-        *error = fromStd(cross.message);
+    // Values in the file were confirmed when they were written; bounds and cross-key rules apply.
+    const ConfigResult r = SettingsSchema::applyAll(policy, entries, Confirmation::Confirmed);
+    if (!r.ok()) {
+        *error = fromStd(r.message);
         return false;
     }
-    policy = candidate;
     return true;
 }
 

@@ -108,6 +108,16 @@ ConfigResult Runtime::setSetting(std::string_view path, std::string_view value, 
     return applied;
 }
 
+ConfigResult Runtime::setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
+                                  Confirmation confirmation)
+{
+    Policy candidate = m_engine->policy();
+    const ConfigResult applied = SettingsSchema::applyAll(candidate, entries, confirmation);
+    if (!applied.ok())
+        return applied;
+    return setPolicy(candidate);
+}
+
 ConfigResult Runtime::setPolicy(const Policy &policy)
 {
     std::lock_guard lock(m_configMutex);

@@ -55,6 +55,8 @@ public:
     // The one way to change policy: validate with the key table, write the configuration file
     // crash-safely, then apply to the engine. Nothing changes when any step fails.
     ConfigResult setSetting(std::string_view path, std::string_view value, Confirmation confirmation);
+    ConfigResult setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
+                             Confirmation confirmation);
     ConfigResult setPolicy(const Policy &policy);
 
     // Makes pending touches durable and stops background work (clean shutdown).

@@ -177,6 +177,9 @@ void SessionEngine::publish(Events &events)
 
 SessionStore::Ticket SessionEngine::submit(std::vector<StoreMutation> mutations)
 {
+    // Every persistent change passes here, so this is where the change generation moves.
+    if (!mutations.empty())
+        m_generation.fetch_add(1, std::memory_order_relaxed);
     if (!m_options.store || mutations.empty())
         return 0;
     return m_options.store->submit(std::move(mutations));
@@ -229,6 +232,7 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
     }
     if (previous == policy)
         return {};
+    m_generation.fetch_add(1, std::memory_order_relaxed);
     for (auto &shard : m_shards) {
         std::lock_guard lock(shard->mutex);
         bool changed = false;

@@ -223,6 +223,9 @@ public:
     std::optional<SessionInfo> find(const IdHash &hash) const;
     SessionPage list(const SessionQuery &query) const;
     std::size_t sessionCount() const;
+    // Increases with every change to sessions, login flows or policy (not with validations):
+    // lets monitors poll cheaply for "anything new?".
+    std::uint64_t changeGeneration() const { return m_generation.load(std::memory_order_relaxed); }
     EngineCounters counters() const;
 
     // Authentication sessions (per-browser root with per-tab sub-sessions).
@@ -353,6 +356,7 @@ private:
             sizeExceeded{0}, evictedAuthTabs{0};
     };
     AtomicCounters m_counters;
+    std::atomic<std::uint64_t> m_generation{0};
 
     std::mutex m_maintenanceMutex;
     std::condition_variable m_maintenanceWake;

@@ -448,6 +448,30 @@ ConfigResult SettingsSchema::applyValue(Policy &policy, std::string_view path, s
     return checked;
 }
 
+ConfigResult SettingsSchema::applyAll(Policy &policy,
+                                      const std::vector<std::pair<std::string, std::string>> &entries,
+                                      Confirmation confirmation)
+{
+    Policy candidate = policy;
+    for (const auto &[path, text] : entries) {
+        const SettingKey *key = find(path);
+        if (!key)
+            return fail(ConfigError::UnknownKey, path, "unknown configuration path '" + path + "'");
+        const ConfigResult parsed = parse(*key, text);
+        if (!parsed.ok())
+            return parsed;
+        const ConfigResult checked = check(*key, parsed.value, confirmation);
+        if (!checked.ok())
+            return checked;
+        key->set(candidate, checked.value);
+    }
+    const ConfigResult cross = validate(candidate);
+    if (!cross.ok())
+        return cross;
+    policy = candidate;
+    return {};
+}
+
 std::string SettingsSchema::format(const SettingKey &key, std::int64_t value)
 {
     switch (key.type) {

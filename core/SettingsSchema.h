@@ -103,6 +103,12 @@ public:
     static ConfigResult applyValue(Policy &policy, std::string_view path, std::int64_t value,
                                    Confirmation confirmation);
 
+    // Several values at once, all or nothing: each value is parsed and bounds-checked, then the
+    // cross-key rules are checked on the result, so the order of the entries does not matter.
+    static ConfigResult applyAll(Policy &policy,
+                                 const std::vector<std::pair<std::string, std::string>> &entries,
+                                 Confirmation confirmation);
+
     static std::string format(const SettingKey &key, std::int64_t value);
 };
 

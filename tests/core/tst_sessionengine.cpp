@@ -516,6 +516,27 @@ private Q_SLOTS:
         QCOMPARE(c.active[1], 1u);
     }
 
+    void changeGenerationMovesOnChangesOnly()
+    {
+        auto e = engine();
+        std::uint64_t g = e->changeGeneration();
+        const std::string token = e->create(params("alice")).token;
+        QVERIFY(e->changeGeneration() > g);
+        g = e->changeGeneration();
+        e->validate(token);
+        e->validate("nonsense");
+        QCOMPARE(e->changeGeneration(), g); // validations are not changes
+        e->startAuthentication("", "192.0.2.1");
+        QVERIFY(e->changeGeneration() > g);
+        g = e->changeGeneration();
+        Policy p = e->policy();
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(e->changeGeneration(), g); // same policy: no change
+        p.maxSessionsPerIp = 5;
+        QVERIFY(e->setPolicy(p).ok());
+        QVERIFY(e->changeGeneration() > g);
+    }
+
     void concurrentUseIsConsistent()
     {
         auto e = engine();

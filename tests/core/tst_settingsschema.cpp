@@ -155,6 +155,31 @@ private Q_SLOTS:
         QCOMPARE(p.area(Area::Admin).perUserLimitAction, UserLimitAction::TerminateOldest);
     }
 
+    void applyAllIsOrderIndependentAndAllOrNothing()
+    {
+        Policy p;
+        // Raising idle above the current max only works together with raising max.
+        const std::vector<std::pair<std::string, std::string>> entries{
+            {SettingsSchema::maxTimeoutEnabledKey(Area::Admin), "1"},
+            {SettingsSchema::idleTimeoutKey(Area::Admin), "60"},
+            {SettingsSchema::maxTimeoutKey(Area::Admin), "120"}};
+        QVERIFY(SettingsSchema::applyAll(p, entries, Confirmation::NotConfirmed).ok());
+        QCOMPARE(p.area(Area::Admin).idleTimeoutMinutes, 60);
+        QCOMPARE(p.area(Area::Admin).maxTimeoutMinutes, 120);
+        const Policy before = p;
+        const ConfigResult bad =
+            SettingsSchema::applyAll(p,
+                                     {{SettingsSchema::idleTimeoutKey(Area::Storefront), "5"},
+                                      {SettingsSchema::maxTimeoutKey(Area::Admin), "30"}},
+                                     Confirmation::NotConfirmed);
+        QCOMPARE(bad.error, ConfigError::MaxTimeoutBelowIdleTimeout);
+        QVERIFY(p == before); // the valid first entry was not applied either
+        const ConfigResult low = SettingsSchema::applyAll(
+            p, {{SettingsSchema::maxSessionSizeKey(Area::Storefront), "5000"}}, Confirmation::NotConfirmed);
+        QVERIFY(low.needsConfirmation());
+        QVERIFY(p == before);
+    }
+
     void formatRoundTripsEveryKey()
     {
         const Policy p;

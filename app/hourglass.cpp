@@ -1,0 +1,96 @@
+// hourglass: the administration console, running the session service embedded.
+
+#include "DataDirectory.h"
+#include "EmbeddedAdminClient.h"
+#include "MainWindow.h"
+#include "Runtime.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QMessageBox>
+
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+using namespace hourglass;
+
+namespace {
+
+bool haveDisplay()
+{
+    // An explicit platform (offscreen, xcb, wayland…) is the user's choice; otherwise a display is needed.
+    return qEnvironmentVariableIsSet("QT_QPA_PLATFORM") || qEnvironmentVariableIsSet("DISPLAY") ||
+           qEnvironmentVariableIsSet("WAYLAND_DISPLAY");
+}
+
+// Replaces this process with hourglassd from the same directory, passing the arguments on.
+int execHeadless(int argc, char *argv[])
+{
+    std::fprintf(stderr, "hourglass: no display found (DISPLAY and WAYLAND_DISPLAY are not set); running the "
+                         "headless service hourglassd instead.\n");
+    char self[4096] = {};
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string daemon = n > 0 ? std::string(self, std::size_t(n)) : std::string(argv[0]);
+    daemon = daemon.substr(0, daemon.find_last_of('/') + 1) + "hourglassd";
+    std::vector<char *> args{daemon.data()};
+    for (int i = 1; i < argc; ++i)
+        args.push_back(argv[i]);
+    args.push_back(nullptr);
+    ::execv(daemon.c_str(), args.data());
+    std::perror(daemon.c_str());
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    if (!haveDisplay())
+        return execHeadless(argc, argv);
+
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("hourglass"));
+    QApplication::setOrganizationName(QStringLiteral("Hourglass"));
+    QApplication::setApplicationDisplayName(QStringLiteral("Hourglass"));
+    QApplication::setApplicationVersion(QStringLiteral(HOURGLASS_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral(HOURGLASS_APP_ID));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/hourglass.svg")));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QApplication::translate("main", "Hourglass session administration console."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption dataDirOption(QStringLiteral("data-dir"),
+                                           QApplication::translate("main", "Data directory."),
+                                           QStringLiteral("dir"));
+    const QCommandLineOption pageOption(QStringLiteral("page"),
+                                        QApplication::translate("main", "Page to open (its object name)."),
+                                        QStringLiteral("name"));
+    parser.addOptions({dataDirOption, pageOption});
+    parser.process(app);
+
+    Runtime::Options options;
+    options.dataDir = DataDirectory::resolve(parser.value(dataDirOption));
+    Runtime::OpenError code;
+    QString error;
+    auto runtime = Runtime::open(options, &code, &error);
+    if (!runtime) {
+        std::fprintf(stderr, "hourglass: %s\n", qPrintable(error));
+        QMessageBox::critical(nullptr, QApplication::translate("main", "Hourglass cannot start"), error);
+        return 1;
+    }
+
+    EmbeddedAdminClient client(*runtime);
+    ui::MainWindow window(client);
+    if (parser.isSet(pageOption))
+        window.showPage(parser.value(pageOption));
+    window.show();
+    const int rc = QApplication::exec();
+    client.waitForIdle();
+    runtime->shutdown();
+    return rc;
+}

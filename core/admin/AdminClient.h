@@ -1,0 +1,47 @@
+#pragma once
+
+#include "Policy.h"
+#include "SessionEngine.h"
+#include "SettingsSchema.h"
+
+#include <QObject>
+
+#include <functional>
+
+namespace hourglass {
+
+// The one interface through which the console administers Hourglass: embedded (the engine in this
+// process) today, remote (hourglassd's admin API) as a second implementation. Every call answers
+// asynchronously on the thread of `context`, so the console never blocks on the engine or on disk.
+class AdminClient : public QObject
+{
+    Q_OBJECT
+
+public:
+    using QObject::QObject;
+    ~AdminClient() override = default;
+
+    virtual QString describe() const = 0;
+
+    virtual void policy(QObject *context, std::function<void(Policy)> done) = 0;
+    // Validates with the key table, persists, applies. A value below a recommended minimum comes
+    // back as ConfigError::BelowRecommendedMinimum unless confirmed.
+    virtual void setSetting(const std::string &path, const std::string &value, Confirmation confirmation,
+                            QObject *context, std::function<void(ConfigResult)> done) = 0;
+    virtual void setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
+                             Confirmation confirmation, QObject *context,
+                             std::function<void(ConfigResult)> done) = 0;
+    virtual void counters(QObject *context, std::function<void(EngineCounters)> done) = 0;
+    virtual void listSessions(const SessionQuery &query, QObject *context,
+                              std::function<void(SessionPage)> done) = 0;
+    virtual void revoke(const IdHash &hash, QObject *context, std::function<void(SessionError)> done) = 0;
+    virtual void forceLogout(const std::string &user, std::optional<IdHash> except, QObject *context,
+                             std::function<void(std::size_t)> done) = 0;
+    virtual void authStats(QObject *context, std::function<void(AuthSessionStats)> done) = 0;
+
+Q_SIGNALS:
+    // Throttled notification that sessions or policy changed; pages re-query what they show.
+    void changed();
+};
+
+} // namespace hourglass

@@ -1,0 +1,93 @@
+#include "SettingField.h"
+
+#include <QCoreApplication>
+
+namespace hourglass::ui {
+
+SettingField::SettingField(std::string path, QLineEdit *edit, QLabel *error)
+    : m_path(std::move(path)), m_edit(edit), m_error(error)
+{
+    // Numbers of at most 10 digits: a field as wide as the window only hides its label.
+    m_edit->setMaximumWidth(m_edit->fontMetrics().horizontalAdvance(QStringLiteral("0")) * 16);
+    m_error->setVisible(false);
+    m_error->setWordWrap(true);
+    m_error->setStyleSheet(QStringLiteral("color: palette(highlight); font-weight: bold;"));
+    m_error->setProperty("role", QStringLiteral("error"));
+}
+
+void SettingField::show(const Policy &policy)
+{
+    const SettingKey *key = SettingsSchema::find(m_path);
+    m_edit->setText(QString::fromStdString(SettingsSchema::format(*key, key->get(policy))));
+    clearError();
+}
+
+std::string SettingField::text() const
+{
+    return m_edit->text().toStdString();
+}
+
+std::optional<ConfigResult> SettingField::check()
+{
+    const SettingKey *key = SettingsSchema::find(m_path);
+    ConfigResult r = SettingsSchema::parse(*key, text());
+    if (r.ok())
+        r = SettingsSchema::check(*key, r.value, Confirmation::NotConfirmed);
+    if (!r.ok() && !r.needsConfirmation()) {
+        setError(configErrorText(r));
+        return std::nullopt;
+    }
+    clearError();
+    return r;
+}
+
+void SettingField::setError(const QString &message)
+{
+    m_error->setText(message);
+    m_error->setVisible(true);
+    m_edit->setProperty("invalid", true);
+    m_edit->setAccessibleDescription(message);
+}
+
+void SettingField::clearError()
+{
+    m_error->clear();
+    m_error->setVisible(false);
+    m_edit->setProperty("invalid", false);
+    m_edit->setAccessibleDescription(QString());
+}
+
+QString configErrorText(const ConfigResult &r)
+{
+    const SettingKey *key = SettingsSchema::find(r.path);
+    const QString max = key ? QString::number(key->maximum) : QString();
+    const QString min = key ? QString::number(key->minimum) : QString();
+    switch (r.error) {
+    case ConfigError::None:
+        return {};
+    case ConfigError::Empty:
+        return QCoreApplication::translate("SettingField", "A value is required.");
+    case ConfigError::NotANumber:
+        return QCoreApplication::translate("SettingField", "Enter a whole number.");
+    case ConfigError::Negative:
+        return QCoreApplication::translate("SettingField", "The value must not be negative.");
+    case ConfigError::OutOfRange:
+        return QCoreApplication::translate("SettingField", "Enter a value from %1 to %2.").arg(min, max);
+    case ConfigError::NotABoolean:
+        return QCoreApplication::translate("SettingField", "Enter yes or no.");
+    case ConfigError::InvalidChoice:
+        return QCoreApplication::translate("SettingField", "Choose one of the listed values.");
+    case ConfigError::MaxTimeoutBelowIdleTimeout:
+        return QCoreApplication::translate(
+            "SettingField", "The maximum session timeout must not be shorter than the idle session "
+                            "timeout.");
+    case ConfigError::BelowRecommendedMinimum:
+        return QCoreApplication::translate("SettingField", "The value is below the recommended minimum.");
+    case ConfigError::UnknownKey:
+    case ConfigError::WriteFailed:
+        break;
+    }
+    return QString::fromStdString(r.message);
+}
+
+} // namespace hourglass::ui
