@@ -21,7 +21,9 @@ public:
     IdHash() = default;
     explicit IdHash(const std::array<std::uint8_t, kSize> &bytes) : m_bytes(bytes) {}
 
-    const std::array<std::uint8_t, kSize> &bytes() const { return m_bytes; }
+    const std::array<std::uint8_t, kSize> &bytes() const & { return m_bytes; }
+    // On a temporary, a copy: a reference would dangle at the end of the full expression.
+    std::array<std::uint8_t, kSize> bytes() const && { return m_bytes; }
     std::string toHex() const;
     static std::optional<IdHash> fromHex(std::string_view hex);
 

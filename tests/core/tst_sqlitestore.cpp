@@ -245,7 +245,8 @@ private Q_SLOTS:
             QVERIFY(!haystack.contains(QByteArray::fromStdString(token)));
             const auto raw = base64UrlDecode(token);
             QVERIFY(!haystack.contains(QByteArray::fromStdString(*raw)));
-            const auto &h = sha256(token).bytes();
+            const IdHash hash = sha256(token); // keep the hash alive: bytes() is a reference into it
+            const auto &h = hash.bytes();
             hashesFound +=
                 haystack.contains(QByteArray(reinterpret_cast<const char *>(h.data()), qsizetype(h.size())));
         }
