@@ -2,9 +2,11 @@
 
 #include "DataDirectory.h"
 #include "Runtime.h"
+#include "SessionService.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QJsonObject>
 #include <QSocketNotifier>
 
 #include <csignal>
@@ -38,7 +40,19 @@ int main(int argc, char *argv[])
     parser.addVersionOption();
     const QCommandLineOption dataDirOption(QStringLiteral("data-dir"), QStringLiteral("Data directory."),
                                            QStringLiteral("dir"));
-    parser.addOption(dataDirOption);
+    const QCommandLineOption bindOption(QStringLiteral("bind"),
+                                        QStringLiteral("Address to listen on (default 127.0.0.1)."),
+                                        QStringLiteral("address"));
+    const QCommandLineOption portOption(
+        QStringLiteral("port"), QStringLiteral("Port to listen on (default 8410; 0 picks a free one)."),
+        QStringLiteral("port"));
+    const QCommandLineOption certOption(QStringLiteral("tls-certificate"),
+                                        QStringLiteral("PEM certificate chain: serve HTTPS."),
+                                        QStringLiteral("file"));
+    const QCommandLineOption keyOption(QStringLiteral("tls-private-key"),
+                                       QStringLiteral("PEM private key of the certificate."),
+                                       QStringLiteral("file"));
+    parser.addOptions({dataDirOption, bindOption, portOption, certOption, keyOption});
     parser.process(app);
 
     Runtime::Options options;
@@ -50,9 +64,33 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "hourglassd: %s\n", qPrintable(error));
         return 1;
     }
-    std::printf("hourglassd %s: data directory %s, %zu session(s) and %zu login flow(s) restored\n",
-                HOURGLASS_VERSION, qPrintable(options.dataDir), runtime->restored().sessions,
-                runtime->restored().authRoots);
+    // Command-line options override the "service" section of the configuration.
+    QJsonObject section = runtime->configSections().value(QStringLiteral("service")).toObject();
+    if (parser.isSet(bindOption))
+        section.insert(QStringLiteral("bind"), parser.value(bindOption));
+    if (parser.isSet(portOption)) {
+        bool ok = false;
+        const int port = parser.value(portOption).toInt(&ok);
+        section.insert(QStringLiteral("port"), ok ? QJsonValue(port) : QJsonValue(parser.value(portOption)));
+    }
+    if (parser.isSet(certOption))
+        section.insert(QStringLiteral("tls_certificate"), parser.value(certOption));
+    if (parser.isSet(keyOption))
+        section.insert(QStringLiteral("tls_private_key"), parser.value(keyOption));
+    service::SessionService::Options serviceOptions;
+    if (!service::SessionService::optionsFromConfig(section, &serviceOptions, &error)) {
+        std::fprintf(stderr, "hourglassd: %s\n", qPrintable(error));
+        return 1;
+    }
+    service::SessionService service(*runtime, serviceOptions);
+    if (!service.start(&error)) {
+        std::fprintf(stderr, "hourglassd: %s\n", qPrintable(error));
+        return 1;
+    }
+    std::printf(
+        "hourglassd %s: data directory %s, %zu session(s) and %zu login flow(s) restored; listening on %s\n",
+        HOURGLASS_VERSION, qPrintable(options.dataDir), runtime->restored().sessions,
+        runtime->restored().authRoots, service.url().c_str());
     std::fflush(stdout);
 
     // Clean shutdown on SIGINT/SIGTERM through the event loop (self-pipe).
@@ -63,6 +101,7 @@ int main(int argc, char *argv[])
         std::signal(SIGTERM, onSignal);
     }
     const int rc = QCoreApplication::exec();
+    service.stop();
     runtime->shutdown();
     return rc;
 }

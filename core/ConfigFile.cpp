@@ -90,9 +90,9 @@ QJsonObject ConfigFile::settingsToJson(const Policy &policy)
     return settings;
 }
 
-bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, QString *error)
+bool ConfigFile::entriesFromJson(const QJsonObject &settings, std::vector<std::pair<std::string, std::string>> &entries,
+                                 QString *error)
 {
-    std::vector<std::pair<std::string, std::string>> entries;
     for (auto it = settings.begin(); it != settings.end(); ++it) {
         const std::string path = it.key().toStdString();
         const SettingKey *key = SettingsSchema::find(path);
@@ -127,6 +127,14 @@ bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, Q
         }
         }
     }
+    return true;
+}
+
+bool ConfigFile::settingsFromJson(const QJsonObject &settings, Policy &policy, QString *error)
+{
+    std::vector<std::pair<std::string, std::string>> entries;
+    if (!entriesFromJson(settings, entries, error))
+        return false;
     // Values in the file were confirmed when they were written; bounds and cross-key rules apply.
     const ConfigResult r = SettingsSchema::applyAll(policy, entries, Confirmation::Confirmed);
     if (!r.ok()) {

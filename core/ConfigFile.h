@@ -40,6 +40,9 @@ public:
     static QJsonObject settingsToJson(const Policy &policy);
     // Strict: unknown keys, wrong JSON types and invalid values are errors naming the key.
     static bool settingsFromJson(const QJsonObject &settings, Policy &policy, QString *error);
+    // JSON values (numbers, booleans, choice strings) to key-table text, with type checks.
+    static bool entriesFromJson(const QJsonObject &settings, std::vector<std::pair<std::string, std::string>> &entries,
+                                QString *error);
     // Numbered migrations; each takes the document of version N and returns version N + 1.
     static bool migrate(QJsonObject &document, int fromVersion, QString *error);
 

@@ -96,6 +96,12 @@ void Runtime::shutdown()
     }
 }
 
+QJsonObject Runtime::configSections() const
+{
+    std::lock_guard lock(m_configMutex);
+    return m_configSections;
+}
+
 ConfigResult Runtime::setSetting(std::string_view path, std::string_view value, Confirmation confirmation)
 {
     Policy candidate = m_engine->policy();

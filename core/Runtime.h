@@ -51,6 +51,8 @@ public:
     const DataDirectory &dataDirectory() const { return m_dir; }
     const SessionStore::LoadResult &restored() const { return m_restored; }
     int configMigratedFrom() const { return m_configMigratedFrom; }
+    // Configuration sections other than the policy ("service", …) as loaded.
+    QJsonObject configSections() const;
 
     // The one way to change policy: validate with the key table, write the configuration file
     // crash-safely, then apply to the engine. Nothing changes when any step fails.
@@ -68,7 +70,7 @@ private:
     Options m_options;
     DataDirectory m_dir;
     std::unique_ptr<QLockFile> m_lock;
-    std::mutex m_configMutex;
+    mutable std::mutex m_configMutex;
     QJsonObject m_configSections;
     int m_configMigratedFrom = 0;
     EventHub m_events;

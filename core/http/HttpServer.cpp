@@ -1,0 +1,517 @@
+#include "HttpServer.h"
+
+#include "HttpError.h"
+#include "RequestHandler.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+namespace hourglass::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+std::string jsonEscape(std::string_view text)
+{
+    std::string out;
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+Response errorResponse(int status, std::string_view code, std::string_view message)
+{
+    return Response::json(status, "{\"error\":\"" + jsonEscape(code) + "\",\"message\":\"" +
+                                      jsonEscape(message) + "\"}");
+}
+
+} // namespace
+
+struct HttpServer::Impl
+{
+    Impl(Options o, RequestHandler &h, Observer obs)
+        : options(std::move(o)), handler(h), observer(std::move(obs)), ioc(std::max(1, options.ioThreads)),
+          acceptor(net::make_strand(ioc)),
+          blocking(static_cast<std::size_t>(std::max(1, options.blockingThreads)))
+    {}
+
+    void reject(Rejection r)
+    {
+        if (observer.rejected)
+            observer.rejected(r);
+    }
+
+    // Connection accounting; false when a cap is reached.
+    bool admit(const std::string &ip)
+    {
+        std::lock_guard lock(ipMutex);
+        if (total >= options.limits.maxConnections)
+            return false;
+        std::size_t &n = perIp[ip];
+        if (n >= options.limits.maxConnectionsPerIp) {
+            if (n == 0)
+                perIp.erase(ip);
+            return false;
+        }
+        ++n;
+        ++total;
+        return true;
+    }
+
+    void release(const std::string &ip)
+    {
+        std::lock_guard lock(ipMutex);
+        auto it = perIp.find(ip);
+        if (it != perIp.end() && --it->second == 0)
+            perIp.erase(it);
+        --total;
+    }
+
+    void accept();
+
+    Options options;
+    RequestHandler &handler;
+    Observer observer;
+    net::io_context ioc;
+    std::optional<ssl::context> tlsContext;
+    tcp::acceptor acceptor;
+    net::thread_pool blocking;
+    std::vector<std::thread> threads;
+    std::atomic<bool> running{false};
+    std::atomic<std::uint64_t> nextRequestId{1};
+    std::uint16_t boundPort = 0;
+    mutable std::mutex ipMutex;
+    std::size_t total = 0;
+    std::unordered_map<std::string, std::size_t> perIp;
+};
+
+namespace {
+
+// One HTTP/1.1 connection, plain (beast::tcp_stream) or TLS (beast::ssl_stream<tcp_stream>).
+template<class Stream> class Connection : public std::enable_shared_from_this<Connection<Stream>>
+{
+public:
+    template<class... Args>
+    Connection(HttpServer::Impl &server, std::string peer, bool tls, Args &&...args)
+        : m_server(server), m_stream(std::forward<Args>(args)...), m_peer(std::move(peer)), m_tls(tls)
+    {}
+
+    ~Connection() { m_server.release(m_peer); }
+
+    void start()
+    {
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            readRequest();
+        } else {
+            lowest().expires_after(m_server.options.limits.headerTimeout);
+            m_stream.async_handshake(ssl::stream_base::server,
+                                     [self = this->shared_from_this()](beast::error_code ec) {
+                                         if (ec) {
+                                             if (ec == beast::error::timeout)
+                                                 self->m_server.reject(Rejection::Timeout);
+                                             return;
+                                         }
+                                         self->readRequest();
+                                     });
+        }
+    }
+
+private:
+    beast::tcp_stream &lowest() { return beast::get_lowest_layer(m_stream); }
+
+    void readRequest()
+    {
+        m_parser.emplace();
+        m_parser->header_limit(static_cast<std::uint32_t>(m_server.options.limits.maxHeaderBytes));
+        m_parser->body_limit(m_server.options.limits.maxBodyBytes);
+        if (m_buffer.size() > 0) { // pipelined bytes already here
+            readHeader();
+            return;
+        }
+        // Idle wait for the next request: keep-alive timeout (header timeout for the first one).
+        lowest().expires_after(m_served == 0 ? m_server.options.limits.headerTimeout
+                                             : m_server.options.limits.keepAliveTimeout);
+        m_stream.async_read_some(m_buffer.prepare(4096),
+                                 [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                                     if (ec) {
+                                         if (ec == beast::error::timeout)
+                                             self->m_server.reject(Rejection::Timeout);
+                                         return self->close();
+                                     }
+                                     self->m_buffer.commit(n);
+                                     self->readHeader();
+                                 });
+    }
+
+    void readHeader()
+    {
+        // The whole header must arrive within the header timeout, however slowly it dribbles.
+        lowest().expires_after(m_server.options.limits.headerTimeout);
+        bhttp::async_read_header(
+            m_stream, m_buffer, *m_parser,
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
+    }
+
+    void onHeader(beast::error_code ec)
+    {
+        const HttpLimits &limits = m_server.options.limits;
+        if (ec) {
+            if (ec == bhttp::error::header_limit)
+                return fail(431, "header_too_large",
+                            "request header larger than " + std::to_string(limits.maxHeaderBytes) + " bytes",
+                            Rejection::HeaderTooLarge);
+            if (ec == beast::error::timeout) {
+                m_server.reject(Rejection::Timeout);
+                return close();
+            }
+            if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+                ec == net::error::connection_reset)
+                return close();
+            return fail(400, "malformed_request", ec.message(), Rejection::Malformed);
+        }
+        const auto &header = m_parser->get();
+        if (header.version() != 11 && header.version() != 10)
+            return fail(400, "malformed_request", "unsupported HTTP version", Rejection::Malformed);
+        if (header.target().size() > limits.maxLineBytes)
+            return fail(414, "uri_too_long",
+                        "request target longer than " + std::to_string(limits.maxLineBytes) + " bytes",
+                        Rejection::UriTooLong);
+        std::size_t count = 0, hosts = 0, lengths = 0, encodings = 0;
+        for (const auto &field : header) {
+            ++count;
+            if (field.name_string().size() + field.value().size() + 4 > limits.maxLineBytes)
+                return fail(431, "header_too_large",
+                            "a header field is longer than " + std::to_string(limits.maxLineBytes) + " bytes",
+                            Rejection::HeaderTooLarge);
+            hosts += field.name() == bhttp::field::host;
+            lengths += field.name() == bhttp::field::content_length;
+            encodings += field.name() == bhttp::field::transfer_encoding;
+        }
+        if (count > limits.maxHeaderCount)
+            return fail(431, "header_too_large",
+                        "more than " + std::to_string(limits.maxHeaderCount) + " header fields",
+                        Rejection::HeaderTooLarge);
+        // Request smuggling defences (RFC 9112 §6.3): one Host, one Content-Length, and no
+        // Transfer-Encoding other than a single "chunked", never together with Content-Length.
+        if (hosts > 1)
+            return fail(400, "malformed_request", "duplicate Host header", Rejection::Malformed);
+        if (lengths > 1)
+            return fail(400, "malformed_request", "duplicate Content-Length header", Rejection::Malformed);
+        if (encodings > 0) {
+            const auto te = header[bhttp::field::transfer_encoding];
+            if (encodings > 1 || !beast::iequals(te, "chunked") || lengths > 0)
+                return fail(400, "malformed_request", "unsupported Transfer-Encoding", Rejection::Malformed);
+        }
+        if (header.version() == 11 && hosts == 0)
+            return fail(400, "malformed_request", "missing Host header", Rejection::Malformed);
+        if (const auto length = m_parser->content_length(); length && *length > limits.maxBodyBytes)
+            return fail(413, "body_too_large",
+                        "request body larger than " + std::to_string(limits.maxBodyBytes) + " bytes",
+                        Rejection::BodyTooLarge);
+
+        if (m_parser->is_done())
+            return onBody({});
+        if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+            auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                             header.version());
+            lowest().expires_after(limits.writeTimeout);
+            bhttp::async_write(m_stream, *cont,
+                               [self = this->shared_from_this(), cont](beast::error_code wec, std::size_t) {
+                                   if (wec)
+                                       return self->close();
+                                   self->readBody();
+                               });
+            return;
+        }
+        readBody();
+    }
+
+    void readBody()
+    {
+        lowest().expires_after(m_server.options.limits.bodyTimeout);
+        bhttp::async_read(
+            m_stream, m_buffer, *m_parser,
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->onBody(ec); });
+    }
+
+    void onBody(beast::error_code ec)
+    {
+        if (ec) {
+            if (ec == bhttp::error::body_limit)
+                return fail(413, "body_too_large",
+                            "request body larger than " +
+                                std::to_string(m_server.options.limits.maxBodyBytes) + " bytes",
+                            Rejection::BodyTooLarge);
+            if (ec == beast::error::timeout) {
+                m_server.reject(Rejection::Timeout);
+                return close();
+            }
+            return fail(400, "malformed_request", ec.message(), Rejection::Malformed);
+        }
+        lowest().expires_never();
+        auto message = m_parser->release();
+        m_keepAlive = message.keep_alive();
+        auto request = std::make_shared<Request>();
+        request->method = std::string(message.method_string());
+        request->target = std::string(message.target());
+        request->headers.reserve(16);
+        for (const auto &field : message) {
+            std::string name(field.name_string());
+            for (char &c : name)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            request->headers.emplace_back(std::move(name), std::string(field.value()));
+        }
+        request->body = std::move(message.body());
+        RequestContext context;
+        context.peerAddress = m_peer;
+        context.tls = m_tls;
+        context.requestId = m_server.nextRequestId.fetch_add(1, std::memory_order_relaxed);
+        context.received = std::chrono::steady_clock::now();
+
+        if (m_server.handler.mayBlock(*request)) {
+            net::post(m_server.blocking, [self = this->shared_from_this(), request, context]() mutable {
+                auto response = std::make_shared<Response>(self->invoke(*request, context));
+                net::post(self->m_stream.get_executor(), [self, response, context] {
+                    self->write(std::move(*response), false, context.received);
+                });
+            });
+        } else {
+            write(invoke(*request, context), false, context.received);
+        }
+    }
+
+    Response invoke(const Request &request, RequestContext &context)
+    {
+        try {
+            return m_server.handler.handle(request, context);
+        } catch (const HttpError &e) {
+            Response response = errorResponse(e.status(), e.code(), e.what());
+            for (const auto &[name, value] : e.headers())
+                response.addHeader(name, value);
+            return response;
+        } catch (const std::exception &e) {
+            return errorResponse(500, "internal_error", "internal error");
+        }
+    }
+
+    void fail(int status, std::string_view code, const std::string &message, Rejection rejection)
+    {
+        m_server.reject(rejection);
+        // After a framing or limit error the rest of the stream cannot be trusted: close.
+        write(errorResponse(status, code, message), true, std::chrono::steady_clock::now());
+    }
+
+    void write(Response response, bool closeAfter, std::chrono::steady_clock::time_point received)
+    {
+        ++m_served;
+        const bool keepAlive = m_keepAlive && !closeAfter &&
+                               m_served < m_server.options.limits.maxRequestsPerConnection &&
+                               m_server.running.load();
+        m_response.emplace(static_cast<bhttp::status>(response.status), 11);
+        for (auto &[name, value] : response.headers)
+            m_response->insert(name, value);
+        m_response->set(bhttp::field::cache_control, "no-store");
+        m_response->body() = std::move(response.body);
+        const int status = response.status;
+        m_response->keep_alive(keepAlive);
+        if (status != 204 && status != 304 && status >= 200) // RFC 9110 §8.6: no Content-Length on 204
+            m_response->prepare_payload();
+        lowest().expires_after(m_server.options.limits.writeTimeout);
+        bhttp::async_write(m_stream, *m_response,
+                           [self = this->shared_from_this(), keepAlive, status, received,
+                            closeAfter](beast::error_code ec, std::size_t) {
+                               if (!closeAfter && self->m_server.observer.response)
+                                   self->m_server.observer.response(status, std::chrono::steady_clock::now() -
+                                                                                received);
+                               self->m_response.reset();
+                               if (ec || !keepAlive)
+                                   return self->close();
+                               self->m_keepAlive = false;
+                               self->readRequest();
+                           });
+    }
+
+    void close()
+    {
+        beast::error_code ec;
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        } else {
+            lowest().expires_after(std::chrono::seconds(2));
+            m_stream.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+        }
+    }
+
+    HttpServer::Impl &m_server;
+    Stream m_stream;
+    std::string m_peer;
+    bool m_tls;
+    beast::flat_buffer m_buffer{64 * 1024};
+    std::optional<bhttp::request_parser<bhttp::string_body>> m_parser;
+    std::optional<bhttp::response<bhttp::string_body>> m_response;
+    std::size_t m_served = 0;
+    bool m_keepAlive = false;
+};
+
+} // namespace
+
+void HttpServer::Impl::accept()
+{
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+            if (running.load() && ec != net::error::operation_aborted)
+                accept();
+            return;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        const auto endpoint = socket.remote_endpoint(ignored);
+        std::string peer = ignored ? std::string("unknown") : endpoint.address().to_string();
+        if (!admit(peer)) {
+            reject(Rejection::ConnectionLimit);
+            if (!tlsContext) {
+                static constexpr char busy[] =
+                    "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+                socket.non_blocking(true, ignored);
+                socket.write_some(net::buffer(busy, sizeof busy - 1), ignored);
+            }
+            socket.close(ignored);
+        } else if (tlsContext) {
+            std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(*this, peer, true,
+                                                                               std::move(socket), *tlsContext)
+                ->start();
+        } else {
+            std::make_shared<Connection<beast::tcp_stream>>(*this, peer, false, std::move(socket))->start();
+        }
+        if (running.load())
+            accept();
+    });
+}
+
+HttpServer::HttpServer(Options options, RequestHandler &handler, Observer observer)
+    : m_impl(std::make_unique<Impl>(std::move(options), handler, std::move(observer)))
+{}
+
+HttpServer::~HttpServer()
+{
+    stop();
+}
+
+bool HttpServer::start(std::string *error)
+{
+    Impl &d = *m_impl;
+    if (!d.options.tlsCertificateFile.empty() || !d.options.tlsPrivateKeyFile.empty()) {
+        try {
+            d.tlsContext.emplace(ssl::context::tls_server);
+            d.tlsContext->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+            d.tlsContext->use_certificate_chain_file(d.options.tlsCertificateFile);
+            d.tlsContext->use_private_key_file(d.options.tlsPrivateKeyFile, ssl::context::pem);
+            if (SSL_CTX_check_private_key(d.tlsContext->native_handle()) != 1)
+                throw std::runtime_error("the private key does not match the certificate");
+        } catch (const std::exception &e) {
+            d.tlsContext.reset();
+            *error = "TLS set-up failed (certificate " + d.options.tlsCertificateFile + ", key " +
+                     d.options.tlsPrivateKeyFile + "): " + e.what() +
+                     ". The service does not start without TLS "
+                     "when TLS is configured.";
+            return false;
+        }
+    }
+    beast::error_code ec;
+    const auto address = net::ip::make_address(d.options.bindAddress, ec);
+    if (ec) {
+        *error = "invalid bind address '" + d.options.bindAddress + "': " + ec.message();
+        return false;
+    }
+    const tcp::endpoint endpoint(address, d.options.port);
+    d.acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+        d.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+        d.acceptor.bind(endpoint, ec);
+    if (!ec)
+        d.acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+        *error = "cannot listen on " + d.options.bindAddress + ":" + std::to_string(d.options.port) + ": " +
+                 ec.message();
+        return false;
+    }
+    d.boundPort = d.acceptor.local_endpoint().port();
+    d.running = true;
+    d.accept();
+    for (int i = 0; i < std::max(1, d.options.ioThreads); ++i)
+        d.threads.emplace_back([&d] { d.ioc.run(); });
+    return true;
+}
+
+void HttpServer::stop()
+{
+    Impl &d = *m_impl;
+    if (!d.running.exchange(false))
+        return;
+    net::post(d.acceptor.get_executor(), [&d] {
+        beast::error_code ec;
+        d.acceptor.close(ec);
+    });
+    d.blocking.join();
+    d.ioc.stop();
+    for (auto &t : d.threads)
+        t.join();
+    d.threads.clear();
+}
+
+bool HttpServer::running() const
+{
+    return m_impl->running.load();
+}
+
+std::uint16_t HttpServer::port() const
+{
+    return m_impl->boundPort;
+}
+
+bool HttpServer::tls() const
+{
+    return m_impl->tlsContext.has_value();
+}
+
+std::string HttpServer::url() const
+{
+    const bool v6 = m_impl->options.bindAddress.find(':') != std::string::npos;
+    return std::string(tls() ? "https" : "http") + "://" + (v6 ? "[" : "") + m_impl->options.bindAddress +
+           (v6 ? "]" : "") + ":" + std::to_string(port());
+}
+
+std::size_t HttpServer::openConnections() const
+{
+    std::lock_guard lock(m_impl->ipMutex);
+    return m_impl->total;
+}
+
+} // namespace hourglass::http

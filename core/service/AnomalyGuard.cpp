@@ -1,0 +1,116 @@
+#include "AnomalyGuard.h"
+
+#include <algorithm>
+
+namespace hourglass::service {
+
+AnomalyGuard::AnomalyGuard(Options options, const Clock &clock,
+                           std::function<void(const Blocked &)> onBlocked)
+    : m_options(options), m_clock(clock), m_onBlocked(std::move(onBlocked))
+{}
+
+AnomalyGuard::Entry &AnomalyGuard::entry(const std::string &ip, TimeMs now)
+{
+    auto it = m_entries.find(ip);
+    if (it != m_entries.end()) {
+        m_lru.splice(m_lru.begin(), m_lru, it->second.lru);
+        return it->second;
+    }
+    if (m_entries.size() >= m_options.maxEntries) {
+        // Forget the least recently seen IP that is not blocked right now; blocked ones are kept
+        // so that an attacker cannot flush its own block by spraying addresses.
+        for (auto victim = m_lru.rbegin(); victim != m_lru.rend(); ++victim) {
+            auto e = m_entries.find(*victim);
+            if (e->second.blockedUntilMs <= now) {
+                m_lru.erase(std::next(victim).base());
+                m_entries.erase(e);
+                break;
+            }
+        }
+    }
+    m_lru.push_front(ip);
+    Entry &created = m_entries[ip];
+    created.lru = m_lru.begin();
+    created.tokens = m_options.createBurst;
+    created.tokensAtMs = now;
+    return created;
+}
+
+TimeMs AnomalyGuard::blockedFor(const std::string &ip)
+{
+    const TimeMs now = m_clock.nowMs();
+    std::lock_guard lock(m_mutex);
+    auto it = m_entries.find(ip);
+    if (it == m_entries.end() || it->second.blockedUntilMs <= now)
+        return 0;
+    return it->second.blockedUntilMs - now;
+}
+
+void AnomalyGuard::recordFailure(const std::string &ip)
+{
+    const TimeMs now = m_clock.nowMs();
+    Blocked blocked;
+    {
+        std::lock_guard lock(m_mutex);
+        Entry &e = entry(ip, now);
+        if (e.failures > 0 && now - e.lastFailureMs >= m_options.resetAfterMs)
+            e.failures = 0;
+        ++e.failures;
+        e.lastFailureMs = now;
+        if (m_options.failureThreshold == 0 || e.failures % m_options.failureThreshold != 0)
+            return;
+        const TimeMs wait = std::min<TimeMs>(
+            m_options.maxWaitMs, m_options.waitIncrementMs * (e.failures / m_options.failureThreshold));
+        e.blockedUntilMs = now + wait;
+        blocked = {ip, e.blockedUntilMs, e.failures};
+    }
+    if (m_onBlocked)
+        m_onBlocked(blocked);
+}
+
+bool AnomalyGuard::allowCreate(const std::string &ip)
+{
+    const TimeMs now = m_clock.nowMs();
+    std::lock_guard lock(m_mutex);
+    Entry &e = entry(ip, now);
+    const double refill =
+        double(std::max<TimeMs>(0, now - e.tokensAtMs)) / 1000.0 * m_options.createPerSecond;
+    e.tokens = std::min(m_options.createBurst, e.tokens + refill);
+    e.tokensAtMs = now;
+    if (e.tokens < 1.0)
+        return false;
+    e.tokens -= 1.0;
+    return true;
+}
+
+bool AnomalyGuard::unblock(const std::string &ip)
+{
+    std::lock_guard lock(m_mutex);
+    auto it = m_entries.find(ip);
+    if (it == m_entries.end() || it->second.blockedUntilMs <= m_clock.nowMs())
+        return false;
+    it->second.blockedUntilMs = 0;
+    it->second.failures = 0;
+    return true;
+}
+
+std::vector<AnomalyGuard::Blocked> AnomalyGuard::blocked()
+{
+    const TimeMs now = m_clock.nowMs();
+    std::lock_guard lock(m_mutex);
+    std::vector<Blocked> out;
+    for (const auto &[ip, e] : m_entries) {
+        if (e.blockedUntilMs > now)
+            out.push_back({ip, e.blockedUntilMs, e.failures});
+    }
+    std::sort(out.begin(), out.end(), [](const Blocked &a, const Blocked &b) { return a.ip < b.ip; });
+    return out;
+}
+
+std::size_t AnomalyGuard::trackedIps() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_entries.size();
+}
+
+} // namespace hourglass::service

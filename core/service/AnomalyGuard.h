@@ -1,0 +1,74 @@
+#pragma once
+
+#include "Clock.h"
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace hourglass::service {
+
+// Per-client-IP brute-force and flood protection, after Keycloak's brute force detection:
+// every failureThreshold invalid session IDs block the IP for waitIncrement × (failures /
+// threshold), at most maxWait; the failure count resets after resetAfter without failures.
+// Session creation is rate-limited per IP by a token bucket. Memory is bounded: at most maxEntries
+// IPs are tracked, the least recently seen unblocked ones are forgotten first.
+class AnomalyGuard
+{
+public:
+    struct Options
+    {
+        std::uint32_t failureThreshold = 30;
+        TimeMs waitIncrementMs = 60 * kMsPerSecond;
+        TimeMs maxWaitMs = 900 * kMsPerSecond;
+        TimeMs resetAfterMs = 12 * 60 * kMsPerMinute;
+        double createPerSecond = 20; // sustained session creations per IP
+        double createBurst = 100;    // bucket size
+        std::size_t maxEntries = 100'000;
+    };
+
+    struct Blocked
+    {
+        std::string ip;
+        TimeMs untilMs = 0;
+        std::uint32_t failures = 0;
+    };
+
+    // onBlocked is called (outside the guard's lock) when an IP becomes blocked.
+    AnomalyGuard(Options options, const Clock &clock, std::function<void(const Blocked &)> onBlocked = {});
+
+    // 0 when allowed, else the milliseconds until the block ends.
+    TimeMs blockedFor(const std::string &ip);
+    void recordFailure(const std::string &ip);
+    // Token bucket for session creation; false when the IP is over its rate.
+    bool allowCreate(const std::string &ip);
+    bool unblock(const std::string &ip);
+    std::vector<Blocked> blocked();
+    std::size_t trackedIps() const;
+    const Options &options() const { return m_options; }
+
+private:
+    struct Entry
+    {
+        std::uint32_t failures = 0;
+        TimeMs lastFailureMs = 0;
+        TimeMs blockedUntilMs = 0;
+        double tokens = 0;
+        TimeMs tokensAtMs = 0;
+        std::list<std::string>::iterator lru;
+    };
+    Entry &entry(const std::string &ip, TimeMs now);
+
+    Options m_options;
+    const Clock &m_clock;
+    std::function<void(const Blocked &)> m_onBlocked;
+    mutable std::mutex m_mutex;
+    std::unordered_map<std::string, Entry> m_entries;
+    std::list<std::string> m_lru; // most recent first
+};
+
+} // namespace hourglass::service

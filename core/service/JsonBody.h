@@ -1,0 +1,26 @@
+#pragma once
+
+#include <QJsonObject>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hourglass::service {
+
+// Strict JSON request bodies: an object, known fields only, checked types. Every problem is an
+// HttpError(400, "invalid_request") that names the field.
+class JsonBody
+{
+public:
+    // An empty body is an empty object.
+    static QJsonObject parse(const std::string &body, std::initializer_list<std::string_view> allowedFields);
+    static std::string requiredString(const QJsonObject &object, const char *field, std::size_t maxBytes);
+    static std::optional<std::string> optionalString(const QJsonObject &object, const char *field,
+                                                     std::size_t maxBytes);
+    static bool optionalBool(const QJsonObject &object, const char *field, bool fallback);
+    static std::string serialize(const QJsonObject &object);
+};
+
+} // namespace hourglass::service

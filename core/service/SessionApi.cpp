@@ -1,0 +1,451 @@
+#include "SessionApi.h"
+
+#include "AnomalyGuard.h"
+#include "Cookies.h"
+#include "HttpError.h"
+#include "JsonBody.h"
+#include "ServiceMetrics.h"
+#include "SessionEngine.h"
+
+#include <QJsonArray>
+
+#include <arpa/inet.h>
+
+namespace hourglass::service {
+
+namespace {
+
+constexpr std::size_t kMaxUserBytes = 256;
+constexpr std::size_t kMaxUserAgentBytes = 512;
+constexpr std::size_t kMaxIpBytes = 64;
+
+using http::HttpError;
+using http::Request;
+using http::Response;
+
+bool isIpAddress(std::string_view text)
+{
+    if (text.empty() || text.size() >= kMaxIpBytes)
+        return false;
+    const std::string s(text);
+    unsigned char buf[16];
+    return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+bool isLoopback(std::string_view ip)
+{
+    return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
+}
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && s.front() == ' ')
+        s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ')
+        s.remove_suffix(1);
+    return s;
+}
+
+QString q(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
+
+Area areaFrom(const QJsonObject &body)
+{
+    const std::optional<std::string> name = JsonBody::optionalString(body, "area", 32);
+    if (!name)
+        return Area::Storefront;
+    const std::optional<Area> area = parseArea(*name);
+    if (!area)
+        throw HttpError(400, "invalid_request", "'area' must be \"admin\" or \"storefront\"");
+    return *area;
+}
+
+[[noreturn]] void methodNotAllowed(const char *allowed)
+{
+    throw HttpError(405, "method_not_allowed", std::string("allowed: ") + allowed)
+        .withHeader("Allow", allowed);
+}
+
+[[noreturn]] void unauthorized(const char *code, const std::string &message)
+{
+    throw HttpError(401, code, message).withHeader("WWW-Authenticate", "Session");
+}
+
+[[noreturn]] void storeUnavailable()
+{
+    throw HttpError(503, "store_unavailable", "the session store cannot make changes durable right now");
+}
+
+} // namespace
+
+SessionApi::SessionApi(SessionEngine &engine, AnomalyGuard &guard, ServiceMetrics &metrics)
+    : m_engine(engine), m_guard(guard), m_metrics(metrics)
+{}
+
+bool SessionApi::handles(const Request &request) const
+{
+    const std::string_view path = request.path();
+    return path == "/v1/auth" || path.rfind("/v1/session", 0) == 0 || path.rfind("/v1/auth-sessions", 0) == 0;
+}
+
+bool SessionApi::mayBlock(const Request &request) const
+{
+    // Everything that changes state waits for the store; reads never do.
+    return request.method != "GET" && request.method != "HEAD";
+}
+
+std::string SessionApi::clientIp(const Request &request, const http::RequestContext &context)
+{
+    if (isLoopback(context.peerAddress)) {
+        if (const auto real = request.header("x-real-ip"); real && isIpAddress(trim(*real)))
+            return std::string(trim(*real));
+        if (const auto forwarded = request.header("x-forwarded-for")) {
+            const auto comma = forwarded->rfind(',');
+            const std::string_view last =
+                trim(comma == std::string_view::npos ? *forwarded : forwarded->substr(comma + 1));
+            if (isIpAddress(last))
+                return std::string(last);
+        }
+    }
+    return context.peerAddress;
+}
+
+QJsonObject SessionApi::sessionJson(const SessionInfo &info)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("id_hash"), q(info.hash.toHex()));
+    o.insert(QStringLiteral("user"), q(info.user));
+    o.insert(QStringLiteral("area"), q(std::string(areaName(info.area))));
+    o.insert(QStringLiteral("remember_me"), info.rememberMe);
+    o.insert(QStringLiteral("client_ip"), q(info.clientIp));
+    o.insert(QStringLiteral("user_agent"), q(info.userAgent));
+    o.insert(QStringLiteral("created_ms"), qint64(info.createdMs));
+    o.insert(QStringLiteral("last_activity_ms"), qint64(info.lastActivityMs));
+    o.insert(QStringLiteral("idle_deadline_ms"), qint64(info.idleDeadlineMs));
+    o.insert(QStringLiteral("absolute_deadline_ms"), info.absoluteDeadlineMs == SessionInfo::kNoDeadline
+                                                         ? QJsonValue(QJsonValue::Null)
+                                                         : QJsonValue(qint64(info.absoluteDeadlineMs)));
+    o.insert(QStringLiteral("expires_ms"), qint64(info.expiresAtMs));
+    o.insert(QStringLiteral("data_size"), qint64(info.dataSize));
+    return o;
+}
+
+Response SessionApi::handle(const Request &request, http::RequestContext &context)
+{
+    const std::string ip = clientIp(request, context);
+    const std::string_view path = request.path();
+    const std::string &method = request.method;
+    if (path == "/v1/sessions") {
+        if (method != "POST")
+            methodNotAllowed("POST");
+        return create(request, ip);
+    }
+    if (path == "/v1/session") {
+        if (method == "GET")
+            return validate(request, ip, false);
+        if (method == "DELETE")
+            return destroy(request, ip);
+        methodNotAllowed("GET, DELETE");
+    }
+    if (path == "/v1/session/rotate") {
+        if (method != "POST")
+            methodNotAllowed("POST");
+        return rotate(request, ip);
+    }
+    if (path == "/v1/session/data") {
+        if (method == "GET")
+            return getData(request, ip);
+        if (method == "PUT")
+            return putData(request, ip);
+        methodNotAllowed("GET, PUT");
+    }
+    if (path == "/v1/session/logout-others") {
+        if (method != "POST")
+            methodNotAllowed("POST");
+        return logoutOthers(request, ip);
+    }
+    if (path == "/v1/auth") {
+        if (method != "GET")
+            methodNotAllowed("GET");
+        return validate(request, ip, true);
+    }
+    if (path == "/v1/auth-sessions") {
+        if (method != "POST")
+            methodNotAllowed("POST");
+        return startAuthentication(request, ip);
+    }
+    if (path == "/v1/auth-sessions/complete") {
+        if (method != "POST")
+            methodNotAllowed("POST");
+        return completeAuthentication(request, ip);
+    }
+    throw HttpError(404, "not_found", "no such endpoint");
+}
+
+void SessionApi::refuseIfBlocked(const std::string &ip, int status)
+{
+    if (const TimeMs wait = m_guard.blockedFor(ip); wait > 0) {
+        m_metrics.blockedRequest();
+        const std::string seconds = std::to_string((wait + 999) / 1000);
+        throw HttpError(status, "client_blocked",
+                        "too many invalid session IDs from this address; retry in " + seconds + " s")
+            .withHeader("Retry-After", seconds);
+    }
+}
+
+void SessionApi::invalidSession(const std::string &ip, bool countAsFailure)
+{
+    if (countAsFailure)
+        m_guard.recordFailure(ip);
+    // One answer for unknown, expired, revoked and malformed IDs: nothing to learn from it.
+    unauthorized("invalid_session", "no valid session");
+}
+
+std::string SessionApi::tokenOf(const Request &request, const std::string &ip)
+{
+    if (const auto authorization = request.header("authorization")) {
+        if (auto token = sessionFromAuthorization(*authorization))
+            return *token;
+    }
+    for (const auto &[name, value] : request.headers) {
+        if (name != "cookie")
+            continue;
+        if (auto token = cookieValue(value, kSessionCookie))
+            return *token;
+    }
+    // No credential at all is not a guess: do not count it against the address.
+    (void)ip;
+    unauthorized("invalid_session", "no session cookie or Authorization: Session header");
+}
+
+Response SessionApi::issued(int status, const std::string &token, const SessionInfo &info)
+{
+    std::optional<long long> maxAge;
+    if (info.rememberMe) // a persistent cookie only for remember-me sessions
+        maxAge = (info.expiresAtMs - info.lastActivityMs) / kMsPerSecond;
+    const std::string cookie = setCookie(kSessionCookie, token, maxAge);
+    QJsonObject body = sessionJson(info);
+    body.insert(QStringLiteral("id"), q(token));
+    body.insert(QStringLiteral("set_cookie"), q(cookie));
+    Response r = Response::json(status, JsonBody::serialize(body));
+    r.addHeader("Set-Cookie", cookie);
+    return r;
+}
+
+Response SessionApi::create(const Request &request, const std::string &peerIp)
+{
+    const QJsonObject body =
+        JsonBody::parse(request.body, {"user", "area", "remember_me", "client_ip", "user_agent"});
+    CreateParams params;
+    params.user = JsonBody::requiredString(body, "user", kMaxUserBytes);
+    params.area = areaFrom(body);
+    params.rememberMe = JsonBody::optionalBool(body, "remember_me", false);
+    params.clientIp = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
+    if (!isIpAddress(params.clientIp))
+        throw HttpError(400, "invalid_request", "'client_ip' is not an IP address");
+    params.userAgent = JsonBody::optionalString(body, "user_agent", kMaxUserAgentBytes)
+                           .value_or(std::string(request.header("user-agent").value_or("")));
+    refuseIfBlocked(params.clientIp, 429);
+    if (!m_guard.allowCreate(params.clientIp)) {
+        m_metrics.rateLimited();
+        throw HttpError(429, "rate_limited", "too many sessions created from this address; slow down")
+            .withHeader("Retry-After", "1");
+    }
+    const CreateResult r = m_engine.create(params);
+    switch (r.error) {
+    case SessionError::None:
+        break;
+    case SessionError::UserLimitReached:
+        throw HttpError(409, "user_session_limit", "the user already has the maximum number of sessions");
+    case SessionError::IpLimitReached:
+        throw HttpError(429, "ip_session_limit", "this address already holds the maximum number of sessions");
+    case SessionError::StoreUnavailable:
+        storeUnavailable();
+    case SessionError::RandomUnavailable:
+        throw HttpError(503, "random_unavailable", "no secure randomness available; no session was created");
+    default:
+        throw HttpError(400, "invalid_request", std::string(sessionErrorName(r.error)));
+    }
+    Response response = issued(201, r.token, r.info);
+    return response;
+}
+
+Response SessionApi::validate(const Request &request, const std::string &ip, bool forNginx)
+{
+    // nginx auth_request understands 2xx, 401 and 403 only.
+    refuseIfBlocked(ip, forNginx ? 403 : 429);
+    const std::string token = tokenOf(request, ip);
+    const ValidateResult v = m_engine.validate(token);
+    if (v.error != SessionError::None)
+        invalidSession(ip, v.error != SessionError::Expired);
+    if (forNginx) {
+        Response r = Response::empty(204);
+        r.addHeader("X-Hourglass-User", v.info.user);
+        r.addHeader("X-Hourglass-Area", std::string(areaName(v.info.area)));
+        r.addHeader("X-Hourglass-Session", v.info.hash.toHex());
+        return r;
+    }
+    return Response::json(200, JsonBody::serialize(sessionJson(v.info)));
+}
+
+Response SessionApi::rotate(const Request &request, const std::string &ip)
+{
+    refuseIfBlocked(ip, 429);
+    const RotateResult r = m_engine.rotate(tokenOf(request, ip));
+    if (r.error == SessionError::StoreUnavailable)
+        storeUnavailable();
+    if (r.error != SessionError::None)
+        invalidSession(ip, r.error != SessionError::Expired);
+    return issued(200, r.token, r.info);
+}
+
+Response SessionApi::getData(const Request &request, const std::string &ip)
+{
+    refuseIfBlocked(ip, 429);
+    const GetDataResult r = m_engine.getData(tokenOf(request, ip));
+    if (r.error != SessionError::None)
+        invalidSession(ip, r.error != SessionError::Expired);
+    Response response;
+    response.status = 200;
+    response.body = r.data;
+    response.setHeader("Content-Type", "application/octet-stream");
+    return response;
+}
+
+Response SessionApi::putData(const Request &request, const std::string &ip)
+{
+    refuseIfBlocked(ip, 429);
+    const SetDataResult r = m_engine.setData(tokenOf(request, ip), request.body);
+    if (r.error == SessionError::SizeExceeded) {
+        // Magento admin behaviour: an error the user sees.
+        throw HttpError(413, "session_size_exceeded",
+                        "session data of " + std::to_string(request.body.size()) +
+                            " bytes exceeds the admin limit of " + std::to_string(r.limitBytes) + " bytes");
+    }
+    if (r.error == SessionError::StoreUnavailable)
+        storeUnavailable();
+    if (r.error != SessionError::None)
+        invalidSession(ip, r.error != SessionError::Expired);
+    QJsonObject body;
+    body.insert(QStringLiteral("stored"), !r.dropped);
+    body.insert(QStringLiteral("dropped"), r.dropped); // storefront over its limit: not stored, no error
+    body.insert(QStringLiteral("size"), qint64(request.body.size()));
+    body.insert(QStringLiteral("limit"), qint64(r.limitBytes));
+    return Response::json(200, JsonBody::serialize(body));
+}
+
+Response SessionApi::destroy(const Request &request, const std::string &ip)
+{
+    refuseIfBlocked(ip, 429);
+    const SessionError e = m_engine.destroy(tokenOf(request, ip));
+    if (e == SessionError::StoreUnavailable)
+        storeUnavailable();
+    if (e == SessionError::Malformed || e == SessionError::Unknown)
+        m_guard.recordFailure(ip);
+    QJsonObject body;
+    body.insert(QStringLiteral("destroyed"), e == SessionError::None);
+    Response r = Response::json(200, JsonBody::serialize(body));
+    r.addHeader("Set-Cookie", expireCookie(kSessionCookie)); // logout clears the cookie either way
+    return r;
+}
+
+Response SessionApi::logoutOthers(const Request &request, const std::string &ip)
+{
+    refuseIfBlocked(ip, 429);
+    const ValidateResult v = m_engine.validate(tokenOf(request, ip));
+    if (v.error != SessionError::None)
+        invalidSession(ip, v.error != SessionError::Expired);
+    // Force logout after a password change: every session of the user but this one.
+    const std::size_t ended = m_engine.forceLogout(v.info.user, v.info.hash);
+    QJsonObject body;
+    body.insert(QStringLiteral("ended"), qint64(ended));
+    return Response::json(200, JsonBody::serialize(body));
+}
+
+Response SessionApi::startAuthentication(const Request &request, const std::string &peerIp)
+{
+    const QJsonObject body = JsonBody::parse(request.body, {"client_ip"});
+    const std::string ip = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
+    refuseIfBlocked(ip, 429);
+    if (!m_guard.allowCreate(ip)) {
+        m_metrics.rateLimited();
+        throw HttpError(429, "rate_limited", "too many login flows started from this address; slow down")
+            .withHeader("Retry-After", "1");
+    }
+    std::string root;
+    for (const auto &[name, value] : request.headers) {
+        if (name == "cookie") {
+            if (auto v = cookieValue(value, kAuthCookie))
+                root = *v;
+        }
+    }
+    const AuthStartResult r = m_engine.startAuthentication(root, ip);
+    if (r.error == SessionError::StoreUnavailable)
+        storeUnavailable();
+    if (r.error != SessionError::None)
+        throw HttpError(503, "random_unavailable", "no secure randomness available");
+    QJsonObject out;
+    out.insert(QStringLiteral("tab_id"), q(r.tabId));
+    out.insert(QStringLiteral("tab_count"), qint64(r.tabCount));
+    out.insert(QStringLiteral("new_root"), r.newRoot);
+    QJsonArray evicted;
+    for (const std::string &tab : r.evictedTabs)
+        evicted.append(q(tab));
+    out.insert(QStringLiteral("evicted_tabs"), evicted);
+    if (r.newRoot)
+        out.insert(QStringLiteral("root_id"), q(r.rootToken));
+    Response response = Response::json(201, JsonBody::serialize(out));
+    if (r.newRoot)
+        response.addHeader("Set-Cookie", setCookie(kAuthCookie, r.rootToken, std::nullopt));
+    return response;
+}
+
+Response SessionApi::completeAuthentication(const Request &request, const std::string &peerIp)
+{
+    const QJsonObject body = JsonBody::parse(
+        request.body, {"tab_id", "user", "area", "remember_me", "client_ip", "user_agent", "root_id"});
+    const std::string ip = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
+    refuseIfBlocked(ip, 429);
+    std::string root = JsonBody::optionalString(body, "root_id", 64).value_or("");
+    for (const auto &[name, value] : request.headers) {
+        if (root.empty() && name == "cookie") {
+            if (auto v = cookieValue(value, kAuthCookie))
+                root = *v;
+        }
+    }
+    CreateParams params;
+    params.user = JsonBody::requiredString(body, "user", kMaxUserBytes);
+    params.area = areaFrom(body);
+    params.rememberMe = JsonBody::optionalBool(body, "remember_me", false);
+    params.clientIp = ip;
+    params.userAgent = JsonBody::optionalString(body, "user_agent", kMaxUserAgentBytes)
+                           .value_or(std::string(request.header("user-agent").value_or("")));
+    const std::string tab = JsonBody::requiredString(body, "tab_id", 64);
+    const CreateResult r = m_engine.completeAuthentication(root, tab, params);
+    switch (r.error) {
+    case SessionError::None:
+        break;
+    case SessionError::Malformed:
+    case SessionError::AuthSessionUnknown:
+        m_guard.recordFailure(ip);
+        unauthorized("invalid_login_flow", "no such login flow");
+    case SessionError::AuthSessionExpired:
+        unauthorized("login_flow_expired", "the login flow expired; start again");
+    case SessionError::AuthTabUnknown:
+        unauthorized("invalid_login_flow", "no such login tab (finished, cancelled or evicted)");
+    case SessionError::UserLimitReached:
+        throw HttpError(409, "user_session_limit", "the user already has the maximum number of sessions");
+    case SessionError::IpLimitReached:
+        throw HttpError(429, "ip_session_limit", "this address already holds the maximum number of sessions");
+    case SessionError::StoreUnavailable:
+        storeUnavailable();
+    default:
+        throw HttpError(503, "unavailable", std::string(sessionErrorName(r.error)));
+    }
+    // A fresh session ID: the pre-login identifier never becomes the session (no fixation).
+    return issued(201, r.token, r.info);
+}
+
+} // namespace hourglass::service

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "HttpMessage.h"
+
+#include <QJsonObject>
+
+namespace hourglass {
+class SessionEngine;
+struct SessionInfo;
+} // namespace hourglass
+
+namespace hourglass::service {
+
+class AnomalyGuard;
+class ServiceMetrics;
+
+// The public session API under /v1 (docs/api.md): what web applications and nginx auth_request
+// call. Stateless: per-request state lives in the request and its context.
+class SessionApi
+{
+public:
+    SessionApi(SessionEngine &engine, AnomalyGuard &guard, ServiceMetrics &metrics);
+
+    bool handles(const http::Request &request) const;
+    bool mayBlock(const http::Request &request) const;
+    http::Response handle(const http::Request &request, http::RequestContext &context);
+
+    // The end user's address: X-Real-IP, else the last X-Forwarded-For hop, when the TCP peer is a
+    // trusted (loopback) proxy or application; otherwise the peer itself.
+    static std::string clientIp(const http::Request &request, const http::RequestContext &context);
+    static QJsonObject sessionJson(const SessionInfo &info);
+
+private:
+    http::Response create(const http::Request &request, const std::string &ip);
+    http::Response validate(const http::Request &request, const std::string &ip, bool forNginx);
+    http::Response rotate(const http::Request &request, const std::string &ip);
+    http::Response getData(const http::Request &request, const std::string &ip);
+    http::Response putData(const http::Request &request, const std::string &ip);
+    http::Response destroy(const http::Request &request, const std::string &ip);
+    http::Response logoutOthers(const http::Request &request, const std::string &ip);
+    http::Response startAuthentication(const http::Request &request, const std::string &ip);
+    http::Response completeAuthentication(const http::Request &request, const std::string &ip);
+
+    std::string tokenOf(const http::Request &request, const std::string &ip);
+    void refuseIfBlocked(const std::string &ip, int status);
+    [[noreturn]] void invalidSession(const std::string &ip, bool countAsFailure);
+    http::Response issued(int status, const std::string &token, const SessionInfo &info);
+
+    SessionEngine &m_engine;
+    AnomalyGuard &m_guard;
+    ServiceMetrics &m_metrics;
+};
+
+} // namespace hourglass::service
