@@ -184,6 +184,11 @@ private:
                 return fail(431, "header_too_large",
                             "request header larger than " + std::to_string(limits.maxHeaderBytes) + " bytes",
                             Rejection::HeaderTooLarge);
+            // Beast checks Content-Length against body_limit while parsing the header already.
+            if (ec == bhttp::error::body_limit)
+                return fail(413, "body_too_large",
+                            "request body larger than " + std::to_string(limits.maxBodyBytes) + " bytes",
+                            Rejection::BodyTooLarge);
             if (ec == beast::error::timeout) {
                 m_server.reject(Rejection::Timeout);
                 return close();

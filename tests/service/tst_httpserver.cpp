@@ -1,0 +1,345 @@
+#include "HttpError.h"
+#include "HttpServer.h"
+#include "RawHttp.h"
+#include "RequestHandler.h"
+
+#include <QProcess>
+#include <QSslConfiguration>
+#include <QSslSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <thread>
+
+using namespace hourglass;
+using namespace hourglass::http;
+using test::RawConnection;
+using test::rawRequest;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Echoes what it received; /error and /crash throw.
+class EchoHandler final : public RequestHandler
+{
+public:
+    Response handle(const Request &request, RequestContext &context) override
+    {
+        if (request.path() == "/error")
+            throw HttpError(418, "teapot", "short and stout").withHeader("X-Extra", "1");
+        if (request.path() == "/crash")
+            throw std::runtime_error("secret internal detail");
+        Response r;
+        r.status = 200;
+        r.body = request.method + " " + request.target + " " + std::to_string(request.body.size()) + " " +
+                 context.peerAddress + " " + (context.tls ? "tls" : "plain");
+        return r;
+    }
+    bool mayBlock(const Request &request) const override { return request.method == "POST"; }
+};
+
+std::string get(const std::string &target, const std::string &extra = {})
+{
+    return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n";
+}
+
+} // namespace
+
+class TestHttpServer final : public QObject
+{
+    Q_OBJECT
+
+    EchoHandler m_handler;
+    std::vector<Rejection> m_rejections;
+    std::mutex m_mutex;
+
+    std::unique_ptr<HttpServer> server(HttpLimits limits = {}, const std::string &cert = {},
+                                       const std::string &key = {})
+    {
+        HttpServer::Options o;
+        o.limits = limits;
+        o.tlsCertificateFile = cert;
+        o.tlsPrivateKeyFile = key;
+        HttpServer::Observer obs;
+        obs.rejected = [this](Rejection r) {
+            std::lock_guard lock(m_mutex);
+            m_rejections.push_back(r);
+        };
+        auto s = std::make_unique<HttpServer>(o, m_handler, obs);
+        std::string error;
+        if (!s->start(&error))
+            qFatal("start: %s", error.c_str());
+        return s;
+    }
+
+    bool rejected(Rejection r)
+    {
+        std::lock_guard lock(m_mutex);
+        return std::find(m_rejections.begin(), m_rejections.end(), r) != m_rejections.end();
+    }
+
+private Q_SLOTS:
+    void init()
+    {
+        std::lock_guard lock(m_mutex);
+        m_rejections.clear();
+    }
+
+    void bindsLoopbackByDefaultAndServesKeepAlive()
+    {
+        auto s = server();
+        QVERIFY(QByteArray::fromStdString(s->url()).startsWith("http://127.0.0.1:"));
+        RawConnection c(s->port());
+        QVERIFY(c.send(get("/a?x=1") + get("/b"))); // pipelined
+        auto r1 = c.read();
+        auto r2 = c.read();
+        QCOMPARE(r1.status, 200);
+        QCOMPARE(r1.body, std::string("GET /a?x=1 0 127.0.0.1 plain"));
+        QCOMPARE(r2.body, std::string("GET /b 0 127.0.0.1 plain"));
+        QCOMPARE(r1.header("cache-control"), std::optional<std::string>("no-store"));
+        QVERIFY(c.send("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
+        QCOMPARE(c.read().body, std::string("POST /c 5 127.0.0.1 plain")); // blocking pool path
+    }
+
+    void handlerErrorsAreMappedInOnePlace()
+    {
+        auto s = server();
+        auto r = rawRequest(s->port(), "GET", "/error");
+        QCOMPARE(r.status, 418);
+        QCOMPARE(r.body, std::string(R"({"error":"teapot","message":"short and stout"})"));
+        QCOMPARE(r.header("x-extra"), std::optional<std::string>("1"));
+        r = rawRequest(s->port(), "GET", "/crash");
+        QCOMPARE(r.status, 500);
+        QVERIFY(r.body.find("secret") == std::string::npos);
+    }
+
+    void headerTooLargeIs431()
+    {
+        auto s = server();
+        std::string many;
+        for (int i = 0; i < 40; ++i)
+            many +=
+                "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n"; // 40 KiB > 32 KiB
+        RawConnection c(s->port());
+        c.send(get("/", many));
+        const auto r = c.read();
+        QCOMPARE(r.status, 431);
+        QVERIFY(c.closedByPeer(2s));
+        QVERIFY(rejected(Rejection::HeaderTooLarge));
+    }
+
+    void headerLineTooLongIs431()
+    {
+        auto s = server();
+        QCOMPARE(rawRequest(s->port(), "GET", "/", {{"X-Long", std::string(8 * 1024, 'b')}}).status, 431);
+        QCOMPARE(rawRequest(s->port(), "GET", "/", {{"X-Long", std::string(8 * 1024 - 100, 'b')}}).status,
+                 200);
+    }
+
+    void tooManyHeadersIs431()
+    {
+        auto s = server();
+        std::vector<std::pair<std::string, std::string>> headers;
+        for (int i = 0; i < 70; ++i)
+            headers.emplace_back("X-H" + std::to_string(i), "v");
+        QCOMPARE(rawRequest(s->port(), "GET", "/", headers).status, 431);
+        headers.resize(50);
+        QCOMPARE(rawRequest(s->port(), "GET", "/", headers).status, 200);
+    }
+
+    void longTargetIs414()
+    {
+        auto s = server();
+        QCOMPARE(rawRequest(s->port(), "GET", "/" + std::string(9000, 'p')).status, 414);
+        QVERIFY(rejected(Rejection::UriTooLong));
+    }
+
+    void oversizedBodyIs413BeforeItIsSent()
+    {
+        auto s = server();
+        RawConnection c(s->port());
+        // Announce 10 MB, send none of it: the answer must come from the header alone.
+        c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
+        const auto r = c.read(3s);
+        QCOMPARE(r.status, 413);
+        QVERIFY(r.body.find("body_too_large") != std::string::npos);
+        QVERIFY(c.closedByPeer(2s));
+        // At the limit is fine.
+        QCOMPARE(rawRequest(s->port(), "POST", "/ok", {}, std::string(64 * 1024, 'z')).status, 200);
+    }
+
+    void oversizedChunkedBodyIs413()
+    {
+        auto s = server();
+        RawConnection c(s->port());
+        std::string req = "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (int i = 0; i < 80; ++i)
+            req += "400\r\n" + std::string(1024, 'c') + "\r\n"; // 80 KiB
+        req += "0\r\n\r\n";
+        c.send(req);
+        QCOMPARE(c.read().status, 413);
+    }
+
+    void framingAttacksAre400_data()
+    {
+        QTest::addColumn<QByteArray>("request");
+        QTest::newRow("duplicate content-length")
+            << QByteArray("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc");
+        QTest::newRow("conflicting content-length")
+            << QByteArray("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd");
+        QTest::newRow("duplicate host") << QByteArray("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+        QTest::newRow("missing host") << QByteArray("GET / HTTP/1.1\r\n\r\n");
+        QTest::newRow("gzip transfer-encoding")
+            << QByteArray("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n");
+        QTest::newRow("chunked plus content-length") << QByteArray(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n");
+        QTest::newRow("garbage") << QByteArray("HELLO\r\n\r\n");
+        QTest::newRow("bad version") << QByteArray("GET / HTTP/2.7\r\nHost: x\r\n\r\n");
+        QTest::newRow("space in header name")
+            << QByteArray("GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n");
+    }
+
+    void framingAttacksAre400()
+    {
+        QFETCH(QByteArray, request);
+        auto s = server();
+        RawConnection c(s->port());
+        c.send(request.toStdString());
+        const auto r = c.read(3s);
+        QCOMPARE(r.status, 400);
+        QVERIFY(c.closedByPeer(2s));
+    }
+
+    void expectContinueIsHonoured()
+    {
+        auto s = server();
+        RawConnection c(s->port());
+        c.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+        QCOMPARE(c.read(3s).status, 100);
+        c.send("data");
+        QCOMPARE(c.read(3s).body, std::string("POST /e 4 127.0.0.1 plain"));
+    }
+
+    void slowlorisIsCutOffAtTheHeaderDeadline()
+    {
+        HttpLimits limits;
+        limits.headerTimeout = 400ms;
+        auto s = server(limits);
+        RawConnection c(s->port());
+        const auto start = std::chrono::steady_clock::now();
+        c.send("GET / HTTP/1.1\r\n");
+        bool closed = false;
+        for (int i = 0; i < 40 && !closed; ++i) { // keep dribbling a byte every 50 ms
+            c.send("X");
+            closed = c.closedByPeer(50ms);
+        }
+        QVERIFY(closed || c.closedByPeer(1s));
+        QVERIFY(std::chrono::steady_clock::now() - start < 1500ms);
+        QTRY_VERIFY(rejected(Rejection::Timeout));
+        // Others are still served.
+        QCOMPARE(rawRequest(s->port(), "GET", "/").status, 200);
+    }
+
+    void idleKeepAliveConnectionsAreClosed()
+    {
+        HttpLimits limits;
+        limits.keepAliveTimeout = 300ms;
+        auto s = server(limits);
+        RawConnection c(s->port());
+        c.send(get("/"));
+        QCOMPARE(c.read().status, 200);
+        QVERIFY(c.closedByPeer(2s));
+    }
+
+    void connectionsPerIpAreCapped()
+    {
+        HttpLimits limits;
+        limits.maxConnectionsPerIp = 3;
+        auto s = server(limits);
+        std::vector<std::unique_ptr<RawConnection>> held;
+        for (int i = 0; i < 3; ++i) {
+            held.push_back(std::make_unique<RawConnection>(s->port()));
+            held.back()->send(get("/"));
+            QCOMPARE(held.back()->read().status, 200); // established and counted
+        }
+        RawConnection fourth(s->port());
+        QCOMPARE(fourth.read(3s).status, 503);
+        QVERIFY(fourth.closedByPeer(2s));
+        QVERIFY(rejected(Rejection::ConnectionLimit));
+        held.pop_back();
+        QTRY_COMPARE(s->openConnections(), std::size_t(2));
+        QCOMPARE(rawRequest(s->port(), "GET", "/").status, 200);
+    }
+
+    void connectionsInTotalAreCapped()
+    {
+        HttpLimits limits;
+        limits.maxConnections = 2;
+        auto s = server(limits);
+        RawConnection a(s->port()), b(s->port());
+        a.send(get("/"));
+        b.send(get("/"));
+        QCOMPARE(a.read().status, 200);
+        QCOMPARE(b.read().status, 200);
+        RawConnection c(s->port());
+        QCOMPARE(c.read(3s).status, 503);
+    }
+
+    void tlsServesHttpsAndFailsClosed()
+    {
+        if (!QSslSocket::supportsSsl())
+            QSKIP("Qt has no TLS backend here");
+        QTemporaryDir dir;
+        const QString cert = dir.filePath(QStringLiteral("cert.pem")),
+                      key = dir.filePath(QStringLiteral("key.pem"));
+        QProcess openssl;
+        openssl.start(QStringLiteral("openssl"),
+                      {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+                       QStringLiteral("rsa:2048"), QStringLiteral("-nodes"), QStringLiteral("-subj"),
+                       QStringLiteral("/CN=localhost"), QStringLiteral("-days"), QStringLiteral("2"),
+                       QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert});
+        QVERIFY(openssl.waitForFinished(60000));
+        QCOMPARE(openssl.exitCode(), 0);
+
+        // Fail closed: a missing or mismatched certificate stops the start, no plain fallback.
+        HttpServer::Options o;
+        o.tlsCertificateFile = dir.filePath(QStringLiteral("missing.pem")).toStdString();
+        o.tlsPrivateKeyFile = key.toStdString();
+        HttpServer broken(o, m_handler);
+        std::string error;
+        QVERIFY(!broken.start(&error));
+        QVERIFY2(error.find("TLS set-up failed") != std::string::npos, error.c_str());
+        QVERIFY(!broken.running());
+        QProcess other;
+        const QString otherKey = dir.filePath(QStringLiteral("other.pem"));
+        other.start(QStringLiteral("openssl"),
+                    {QStringLiteral("genrsa"), QStringLiteral("-out"), otherKey, QStringLiteral("2048")});
+        QVERIFY(other.waitForFinished(60000));
+        o.tlsCertificateFile = cert.toStdString();
+        o.tlsPrivateKeyFile = otherKey.toStdString();
+        HttpServer mismatched(o, m_handler);
+        QVERIFY(!mismatched.start(&error));
+
+        auto s = server({}, cert.toStdString(), key.toStdString());
+        QVERIFY(s->tls());
+        QVERIFY(QByteArray::fromStdString(s->url()).startsWith("https://127.0.0.1:"));
+        QSslSocket socket;
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setCaCertificates(QSslCertificate::fromPath(cert));
+        socket.setSslConfiguration(config);
+        socket.setPeerVerifyName(QStringLiteral("localhost"));
+        socket.connectToHostEncrypted(QStringLiteral("127.0.0.1"), s->port());
+        QVERIFY2(socket.waitForEncrypted(10000), qPrintable(socket.errorString()));
+        socket.write("GET /secure HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        QByteArray reply;
+        while (socket.waitForReadyRead(5000))
+            reply += socket.readAll();
+        QVERIFY2(reply.startsWith("HTTP/1.1 200"), reply.constData());
+        QVERIFY(reply.endsWith("GET /secure 0 127.0.0.1 tls"));
+        // Plain HTTP to the TLS port gets no HTTP answer.
+        QCOMPARE(rawRequest(s->port(), "GET", "/").status, 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHttpServer)
+#include "tst_httpserver.moc"
