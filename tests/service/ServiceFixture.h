@@ -13,10 +13,12 @@ namespace hourglass::test {
 // A real Runtime (temporary data directory) with its SessionService on an ephemeral loopback port.
 struct ServiceFixture
 {
-    explicit ServiceFixture(const QJsonObject &serviceSection = {}, const Policy &policy = Policy())
+    explicit ServiceFixture(const QJsonObject &serviceSection = {}, const Policy &policy = Policy(),
+                            Clock *clock = nullptr)
     {
         Runtime::Options o;
         o.dataDir = dir.path();
+        o.clock = clock;
         Runtime::OpenError code;
         QString error;
         runtime = Runtime::open(o, &code, &error);
