@@ -9,8 +9,17 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QEventLoop>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLockFile>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QRegularExpression>
+#include <QTimer>
+#include <QUrlQuery>
 
 #include <algorithm>
 
@@ -50,6 +59,79 @@ QString isoTime(TimeMs ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODate);
 }
 
+// The admin API of the service that owns the data directory (found through service.json and
+// admin.token), used when a console or hourglassd is running.
+class RemoteAdmin
+{
+public:
+    static std::unique_ptr<RemoteAdmin> discover(const DataDirectory &dir)
+    {
+        QFile info(dir.root() + QStringLiteral("/service.json"));
+        QFile token(dir.root() + QStringLiteral("/admin.token"));
+        if (!info.open(QIODevice::ReadOnly) || !token.open(QIODevice::ReadOnly))
+            return nullptr;
+        const QString url =
+            QJsonDocument::fromJson(info.readAll()).object().value(QStringLiteral("url")).toString();
+        if (url.isEmpty())
+            return nullptr;
+        return std::unique_ptr<RemoteAdmin>(new RemoteAdmin(url, token.readAll().trimmed()));
+    }
+
+    struct Reply
+    {
+        int status = 0; // 0: no answer
+        QJsonObject body;
+        QString error;
+    };
+
+    Reply call(const QByteArray &method, const QString &path, const QUrlQuery &query = {},
+               const QJsonObject &body = {})
+    {
+        QUrl url(m_url + path);
+        url.setQuery(query);
+        QNetworkRequest request(url);
+        request.setRawHeader("Authorization", "Bearer " + m_token);
+        request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+        request.setTransferTimeout(30000);
+        QNetworkReply *reply = m_network.sendCustomRequest(
+            request, method,
+            body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson(QJsonDocument::Compact));
+        QEventLoop loop;
+        QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+        loop.exec();
+        Reply r;
+        r.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        r.body = QJsonDocument::fromJson(reply->readAll()).object();
+        r.error = r.status == 0 ? reply->errorString() : r.body.value(QStringLiteral("message")).toString();
+        reply->deleteLater();
+        return r;
+    }
+
+    const QString &url() const { return m_url; }
+
+private:
+    RemoteAdmin(QString url, QByteArray token) : m_url(std::move(url)), m_token(std::move(token)) {}
+    Q_DISABLE_COPY_MOVE(RemoteAdmin)
+    QString m_url;
+    QByteArray m_token;
+    QNetworkAccessManager m_network;
+};
+
+void printSessionHeader()
+{
+    out(QStringLiteral("%1\t%2\t%3\t%4\t%5\t%6\t%7")
+            .arg(QStringLiteral("ID-HASH"), QStringLiteral("USER"), QStringLiteral("AREA"),
+                 QStringLiteral("CLIENT-IP"), QStringLiteral("CREATED"), QStringLiteral("LAST-ACTIVITY"),
+                 QStringLiteral("EXPIRES")));
+}
+
+void printSession(const QString &hash, const QString &user, const QString &area, const QString &ip,
+                  TimeMs created, TimeMs last, TimeMs expires)
+{
+    out(QStringLiteral("%1\t%2\t%3\t%4\t%5\t%6\t%7")
+            .arg(hash, user, area, ip, isoTime(created), isoTime(last), isoTime(expires)));
+}
+
 class Ctl
 {
 public:
@@ -58,8 +140,12 @@ public:
     int configSet(const QString &path, const QString &value, bool confirmed)
     {
         QLockFile lock(m_dir.lockFile());
-        if (!lockOrExplain(lock))
+        if (!tryLock(lock)) {
+            if (auto remote = RemoteAdmin::discover(m_dir))
+                return remoteConfigSet(*remote, path, value, confirmed);
+            explainBusy(lock);
             return Busy;
+        }
         const ConfigFile file(m_dir.configFile());
         ConfigFile::LoadResult loaded = file.load();
         if (!loaded.ok) {
@@ -97,24 +183,20 @@ public:
             err(QStringLiteral("unknown configuration path '%1' (see config:show)").arg(path));
             return Failed;
         }
-        const ConfigFile::LoadResult loaded = ConfigFile(m_dir.configFile()).load();
-        if (!loaded.ok) {
-            err(loaded.error);
-            return Failed;
-        }
-        out(q(SettingsSchema::format(*key, key->get(loaded.policy))));
+        Policy policy;
+        if (const int rc = currentPolicy(&policy); rc != Ok)
+            return rc;
+        out(q(SettingsSchema::format(*key, key->get(policy))));
         return Ok;
     }
 
     int configShow()
     {
-        const ConfigFile::LoadResult loaded = ConfigFile(m_dir.configFile()).load();
-        if (!loaded.ok) {
-            err(loaded.error);
-            return Failed;
-        }
+        Policy policy;
+        if (const int rc = currentPolicy(&policy); rc != Ok)
+            return rc;
         for (const SettingKey &key : SettingsSchema::keys()) {
-            const std::int64_t value = key.get(loaded.policy);
+            const std::int64_t value = key.get(policy);
             QString line = QStringLiteral("%1 = %2").arg(q(key.path), q(SettingsSchema::format(key, value)));
             if (!key.unit.empty())
                 line += QLatin1Char(' ') + QString::fromLatin1(key.unit.data(), qsizetype(key.unit.size()));
@@ -139,19 +221,43 @@ public:
         }
         query.offset = static_cast<std::size_t>(offset);
         query.limit = static_cast<std::size_t>(limit);
+        if (auto remote = runningService()) {
+            QUrlQuery params;
+            if (!user.isEmpty())
+                params.addQueryItem(QStringLiteral("user"), user);
+            if (!area.isEmpty())
+                params.addQueryItem(QStringLiteral("area"), area);
+            params.addQueryItem(QStringLiteral("offset"), QString::number(offset));
+            params.addQueryItem(QStringLiteral("limit"), QString::number(limit));
+            const auto r = remote->call("GET", QStringLiteral("/admin/v1/sessions"), params);
+            if (r.status != 200)
+                return remoteFailure(*remote, r);
+            printSessionHeader();
+            const QJsonArray rows = r.body.value(QStringLiteral("sessions")).toArray();
+            for (const auto &v : rows) {
+                const QJsonObject o = v.toObject();
+                const auto text = [&](const char *k) {
+                    return o.value(QLatin1String(k)).toString();
+                };
+                const auto ms = [&](const char *k) {
+                    return TimeMs(o.value(QLatin1String(k)).toInteger());
+                };
+                printSession(text("id_hash"), text("user"), text("area"), text("client_ip"), ms("created_ms"),
+                             ms("last_activity_ms"), ms("expires_ms"));
+            }
+            out(QStringLiteral("%1 of %2 sessions")
+                    .arg(rows.size())
+                    .arg(r.body.value(QStringLiteral("total")).toInteger()));
+            return Ok;
+        }
         auto rt = openRuntime();
         if (!rt)
             return m_openStatus;
         const SessionPage page = rt->engine().list(query);
-        out(QStringLiteral("%1\t%2\t%3\t%4\t%5\t%6\t%7")
-                .arg(QStringLiteral("ID-HASH"), QStringLiteral("USER"), QStringLiteral("AREA"),
-                     QStringLiteral("CLIENT-IP"), QStringLiteral("CREATED"), QStringLiteral("LAST-ACTIVITY"),
-                     QStringLiteral("EXPIRES")));
-        for (const SessionInfo &s : page.rows) {
-            out(QStringLiteral("%1\t%2\t%3\t%4\t%5\t%6\t%7")
-                    .arg(q(s.hash.toHex()), q(s.user), q(std::string(areaName(s.area))), q(s.clientIp),
-                         isoTime(s.createdMs), isoTime(s.lastActivityMs), isoTime(s.expiresAtMs)));
-        }
+        printSessionHeader();
+        for (const SessionInfo &s : page.rows)
+            printSession(q(s.hash.toHex()), q(s.user), q(std::string(areaName(s.area))), q(s.clientIp),
+                         s.createdMs, s.lastActivityMs, s.expiresAtMs);
         out(QStringLiteral("%1 of %2 sessions").arg(page.rows.size()).arg(page.total));
         return Ok;
     }
@@ -163,6 +269,17 @@ public:
             err(QStringLiteral("'%1' is not a session ID hash (64 hex digits, as shown by sessions:list)")
                     .arg(hashText));
             return Usage;
+        }
+        if (auto remote = runningService()) {
+            const auto r = remote->call("DELETE", QStringLiteral("/admin/v1/sessions/") + hashText.toLower());
+            if (r.status == 404) {
+                err(QStringLiteral("no session with ID hash %1").arg(hashText));
+                return Failed;
+            }
+            if (r.status != 200)
+                return remoteFailure(*remote, r);
+            out(QStringLiteral("revoked %1").arg(hashText));
+            return Ok;
         }
         auto rt = openRuntime();
         if (!rt)
@@ -198,6 +315,23 @@ public:
                 return Usage;
             }
         }
+        if (auto remote = runningService()) {
+            QJsonObject body;
+            if (except)
+                body.insert(QStringLiteral("except"), q(except->toHex()));
+            if (onlyArea)
+                body.insert(QStringLiteral("area"), area);
+            const auto r = remote->call("POST",
+                                        QStringLiteral("/admin/v1/users/%1/logout")
+                                            .arg(QString::fromLatin1(QUrl::toPercentEncoding(user))),
+                                        {}, body);
+            if (r.status != 200)
+                return remoteFailure(*remote, r);
+            out(QStringLiteral("ended %1 session(s) of %2")
+                    .arg(r.body.value(QStringLiteral("ended")).toInteger())
+                    .arg(user));
+            return Ok;
+        }
         auto rt = openRuntime();
         if (!rt)
             return m_openStatus;
@@ -217,6 +351,115 @@ public:
     }
 
 private:
+    static bool tryLock(QLockFile &lock)
+    {
+        lock.setStaleLockTime(0);
+        return lock.tryLock(0);
+    }
+
+    // The running console or service, when the data directory is owned by one that serves.
+    std::unique_ptr<RemoteAdmin> runningService()
+    {
+        QLockFile lock(m_dir.lockFile());
+        if (tryLock(lock))
+            return nullptr; // nobody owns it: work on the files directly
+        return RemoteAdmin::discover(m_dir);
+    }
+
+    int currentPolicy(Policy *policy)
+    {
+        if (auto remote = runningService()) {
+            const auto r = remote->call("GET", QStringLiteral("/admin/v1/policy"));
+            if (r.status != 200)
+                return remoteFailure(*remote, r);
+            QString error;
+            if (!ConfigFile::settingsFromJson(r.body.value(QStringLiteral("settings")).toObject(), *policy,
+                                              &error)) {
+                err(error);
+                return Failed;
+            }
+            return Ok;
+        }
+        const ConfigFile::LoadResult loaded = ConfigFile(m_dir.configFile()).load();
+        if (!loaded.ok) {
+            err(loaded.error);
+            return Failed;
+        }
+        *policy = loaded.policy;
+        return Ok;
+    }
+
+    int remoteConfigSet(RemoteAdmin &remote, const QString &path, const QString &value, bool confirmed)
+    {
+        // Parse here with the same key table so that the service receives a typed value.
+        const SettingKey *key = SettingsSchema::find(path.toStdString());
+        if (!key) {
+            err(QStringLiteral("unknown configuration path '%1'").arg(path));
+            err(QStringLiteral("Nothing was changed."));
+            return Failed;
+        }
+        const ConfigResult parsed = SettingsSchema::parse(*key, value.toStdString());
+        if (!parsed.ok()) {
+            err(q(parsed.message));
+            err(QStringLiteral("Nothing was changed."));
+            return Failed;
+        }
+        QJsonObject settings;
+        switch (key->type) {
+        case SettingType::Boolean:
+            settings.insert(path, parsed.value != 0);
+            break;
+        case SettingType::Choice:
+            settings.insert(path, q(SettingsSchema::format(*key, parsed.value)));
+            break;
+        case SettingType::Integer:
+            settings.insert(path, qint64(parsed.value));
+            break;
+        }
+        const auto r = remote.call(
+            "PUT", QStringLiteral("/admin/v1/policy"), {},
+            QJsonObject{{QStringLiteral("settings"), settings}, {QStringLiteral("confirm"), confirmed}});
+        if (r.status == 409) {
+            err(r.error);
+            err(QStringLiteral("Nothing was changed. Run again with --yes to keep %1.").arg(parsed.value));
+            return Failed;
+        }
+        if (r.status == 422 || r.status == 400) {
+            err(r.error);
+            err(QStringLiteral("Nothing was changed."));
+            return Failed;
+        }
+        if (r.status != 200)
+            return remoteFailure(remote, r);
+        const QJsonValue now = r.body.value(QStringLiteral("settings")).toObject().value(path);
+        out(QStringLiteral("%1 = %2").arg(path, now.isBool() ? QString::number(int(now.toBool()))
+                                                             : now.toVariant().toString()));
+        return Ok;
+    }
+
+    int remoteFailure(const RemoteAdmin &remote, const RemoteAdmin::Reply &r)
+    {
+        err(r.status == 0
+                ? QStringLiteral("the running service at %1 did not answer: %2").arg(remote.url(), r.error)
+                : QStringLiteral("the running service at %1 answered %2: %3")
+                      .arg(remote.url())
+                      .arg(r.status)
+                      .arg(r.error));
+        return Failed;
+    }
+
+    void explainBusy(QLockFile &lock)
+    {
+        qint64 pid = 0;
+        QString host, app;
+        lock.getLockInfo(&pid, &host, &app);
+        err(QStringLiteral(
+                "data directory %1 is in use by %2 (pid %3), which does not serve its admin API; stop "
+                "it first. Nothing was changed.")
+                .arg(m_dir.root(), app)
+                .arg(pid));
+    }
+
     bool lockOrExplain(QLockFile &lock)
     {
         lock.setStaleLockTime(0);
@@ -225,8 +468,8 @@ private:
         qint64 pid = 0;
         QString host, app;
         lock.getLockInfo(&pid, &host, &app);
-        err(QStringLiteral("data directory %1 is in use by %2 (pid %3). Stop it first, or use its admin "
-                           "interface; nothing was changed.")
+        err(QStringLiteral("data directory %1 is in use by %2 (pid %3) and this command needs it to itself. "
+                           "Stop it first; nothing was changed.")
                 .arg(m_dir.root(), app)
                 .arg(pid));
         return false;
