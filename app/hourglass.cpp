@@ -4,6 +4,7 @@
 #include "EmbeddedAdminClient.h"
 #include "MainWindow.h"
 #include "Runtime.h"
+#include "SessionService.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -50,6 +51,7 @@ int main(int argc, char *argv[])
 {
     if (!haveDisplay())
         return execHeadless(argc, argv);
+    Q_INIT_RESOURCE(resources); // compiled into the static ui library
 
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("hourglass"));
@@ -84,13 +86,32 @@ int main(int argc, char *argv[])
         return 1;
     }
 
+    // The session service runs embedded in the console. If it cannot start (port in use, TLS
+    // set-up failed) the console still opens and says why on the Service page; it never falls back
+    // to plain HTTP.
+    std::unique_ptr<service::SessionService> sessionService;
+    QString serviceError;
+    service::SessionService::Options serviceOptions;
+    if (service::SessionService::optionsFromConfig(
+            runtime->configSections().value(QStringLiteral("service")).toObject(), &serviceOptions,
+            &serviceError)) {
+        sessionService = std::make_unique<service::SessionService>(*runtime, serviceOptions);
+        if (!sessionService->start(&serviceError))
+            sessionService.reset();
+    }
+    if (!serviceError.isEmpty())
+        std::fprintf(stderr, "hourglass: the session service did not start: %s\n", qPrintable(serviceError));
+
     EmbeddedAdminClient client(*runtime);
+    client.setService(sessionService.get(), serviceError);
     ui::MainWindow window(client);
     if (parser.isSet(pageOption))
         window.showPage(parser.value(pageOption));
     window.show();
     const int rc = QApplication::exec();
     client.waitForIdle();
+    client.setService(nullptr, {});
+    sessionService.reset();
     runtime->shutdown();
     return rc;
 }

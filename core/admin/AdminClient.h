@@ -10,6 +10,16 @@
 
 namespace hourglass {
 
+struct ServiceStatus
+{
+    bool running = false;
+    QString url; // e.g. http://127.0.0.1:8410
+    bool tls = false;
+    QString error;      // why it is not running
+    QString adminToken; // for copying into hourglass-ctl or a monitoring system
+    QString dataDir;
+};
+
 // The one interface through which the console administers Hourglass: embedded (the engine in this
 // process) today, remote (hourglassd's admin API) as a second implementation. Every call answers
 // asynchronously on the thread of `context`, so the console never blocks on the engine or on disk.
@@ -22,6 +32,8 @@ public:
     ~AdminClient() override = default;
 
     virtual QString describe() const = 0;
+    // Cheap and non-blocking: no engine call.
+    virtual ServiceStatus serviceStatus() const = 0;
 
     virtual void policy(QObject *context, std::function<void(Policy)> done) = 0;
     // Validates with the key table, persists, applies. A value below a recommended minimum comes

@@ -1,6 +1,7 @@
 #include "EmbeddedAdminClient.h"
 
 #include "Runtime.h"
+#include "SessionService.h"
 
 #include <QMetaObject>
 #include <QPointer>
@@ -32,6 +33,27 @@ EmbeddedAdminClient::~EmbeddedAdminClient()
 QString EmbeddedAdminClient::describe() const
 {
     return tr("Embedded service (%1)").arg(m_runtime.dataDirectory().root());
+}
+
+ServiceStatus EmbeddedAdminClient::serviceStatus() const
+{
+    ServiceStatus s;
+    s.dataDir = m_runtime.dataDirectory().root();
+    s.error = m_serviceError;
+    if (m_service) {
+        s.url = QString::fromStdString(m_service->url());
+        s.running = !s.url.isEmpty();
+        s.tls = s.url.startsWith(QLatin1String("https:"));
+        s.adminToken = QString::fromStdString(m_service->adminToken());
+    }
+    return s;
+}
+
+void EmbeddedAdminClient::setService(service::SessionService *service, const QString &error)
+{
+    m_service = service;
+    m_serviceError = error;
+    Q_EMIT changed();
 }
 
 void EmbeddedAdminClient::waitForIdle()

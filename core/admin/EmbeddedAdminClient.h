@@ -8,6 +8,9 @@
 namespace hourglass {
 
 class Runtime;
+namespace service {
+class SessionService;
+}
 
 // AdminClient over a Runtime in this process. Calls run on a private thread pool; results are
 // delivered on the context object's thread. Changes are coalesced into at most one changed()
@@ -22,6 +25,9 @@ public:
     ~EmbeddedAdminClient() override;
 
     QString describe() const override;
+    ServiceStatus serviceStatus() const override;
+    // The embedded session service, or why it could not start.
+    void setService(service::SessionService *service, const QString &error);
     void policy(QObject *context, std::function<void(Policy)> done) override;
     void setSetting(const std::string &path, const std::string &value, Confirmation confirmation,
                     QObject *context, std::function<void(ConfigResult)> done) override;
@@ -47,6 +53,8 @@ private:
     QThreadPool m_pool;
     QTimer m_throttle;
     std::uint64_t m_seenGeneration = 0;
+    service::SessionService *m_service = nullptr;
+    QString m_serviceError;
 };
 
 } // namespace hourglass

@@ -2,6 +2,11 @@
 #include "MainWindow.h"
 #include "MessageBox.h"
 #include "Runtime.h"
+#include "SessionService.h"
+
+#include <QClipboard>
+#include <QGuiApplication>
+#include <QJsonObject>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -183,6 +188,29 @@ private Q_SLOTS:
         QTest::mouseClick(find<QPushButton>("saveConfigButton"), Qt::LeftButton);
         QTRY_COMPARE(m_runtime->engine().policy().area(Area::Storefront).maxSessionSizeBytes, 0);
         ui::MessageBox::setNextAnswer(QMessageBox::NoButton);
+    }
+
+    void servicePageShowsTheEmbeddedService()
+    {
+        m_window->showPage(QStringLiteral("servicePage"));
+        QTRY_COMPARE(find<QLabel>("serviceStatusLabel")->text(), QStringLiteral("Not running: not started"));
+        QVERIFY(!find<QPushButton>("copyTokenButton")->isEnabled());
+        QJsonObject section{{QStringLiteral("port"), 0}};
+        service::SessionService::Options options;
+        QString error;
+        QVERIFY(service::SessionService::optionsFromConfig(section, &options, &error));
+        service::SessionService svc(*m_runtime, options);
+        QVERIFY2(svc.start(&error), qPrintable(error));
+        m_client->setService(&svc, {});
+        QTRY_COMPARE(find<QLabel>("serviceStatusLabel")->text(), QStringLiteral("Running"));
+        QCOMPARE(find<QLabel>("serviceUrlLabel")->text().toStdString(), svc.url());
+        QTest::mouseClick(find<QPushButton>("copyTokenButton"), Qt::LeftButton);
+        QCOMPARE(QGuiApplication::clipboard()->text().toStdString(), svc.adminToken());
+        // Counters follow sessions created through the service.
+        m_runtime->engine().create({"alice", Area::Admin, false, "127.0.0.1", "ua"});
+        QTRY_COMPARE(find<QLabel>("activeAdminLabel")->text(), QStringLiteral("1"));
+        m_client->setService(nullptr, QStringLiteral("port in use"));
+        QTRY_COMPARE(find<QLabel>("serviceStatusLabel")->text(), QStringLiteral("Not running: port in use"));
     }
 
     void authenticationSessionsPageShowsCountsAndSavesTheLimit()

@@ -3,6 +3,7 @@
 #include <QWidget>
 
 class QLabel;
+class QPushButton;
 
 namespace hourglass {
 class AdminClient;
@@ -25,6 +26,11 @@ public:
 private:
     AdminClient &m_client;
     QLabel *m_serviceLabel;
+    QLabel *m_statusLabel;
+    QLabel *m_urlLabel;
+    QLabel *m_tlsLabel;
+    QLabel *m_dataDirLabel;
+    QPushButton *m_copyTokenButton;
     QLabel *m_activeAdminLabel;
     QLabel *m_activeStorefrontLabel;
     QLabel *m_createdLabel;
