@@ -147,7 +147,8 @@ private:
     {
         m_parser.emplace();
         m_parser->header_limit(static_cast<std::uint32_t>(m_server.options.limits.maxHeaderBytes));
-        m_parser->body_limit(m_server.options.limits.maxBodyBytes);
+        // The route's own limit is applied once the request line is known (onHeader).
+        m_parser->body_limit(m_server.options.limits.hardMaxBodyBytes);
         if (m_buffer.size() > 0) { // pipelined bytes already here
             readHeader();
             return;
@@ -233,10 +234,17 @@ private:
         }
         if (header.version() == 11 && hosts == 0)
             return fail(400, "malformed_request", "missing Host header", Rejection::Malformed);
-        if (const auto length = m_parser->content_length(); length && *length > limits.maxBodyBytes)
+        const std::size_t bodyLimit = std::min(
+            limits.hardMaxBodyBytes,
+            m_server.handler.bodyLimit(
+                std::string_view(header.method_string().data(), header.method_string().size()),
+                std::string_view(header.target().data(), header.target().size()), limits.maxBodyBytes));
+        if (const auto length = m_parser->content_length(); length && *length > bodyLimit)
             return fail(413, "body_too_large",
-                        "request body larger than " + std::to_string(limits.maxBodyBytes) + " bytes",
+                        "request body larger than " + std::to_string(bodyLimit) + " bytes",
                         Rejection::BodyTooLarge);
+        m_parser->body_limit(bodyLimit);
+        m_bodyLimit = bodyLimit;
 
         if (m_parser->is_done())
             return onBody({});
@@ -268,8 +276,7 @@ private:
         if (ec) {
             if (ec == bhttp::error::body_limit)
                 return fail(413, "body_too_large",
-                            "request body larger than " +
-                                std::to_string(m_server.options.limits.maxBodyBytes) + " bytes",
+                            "request body larger than " + std::to_string(m_bodyLimit) + " bytes",
                             Rejection::BodyTooLarge);
             if (ec == beast::error::timeout) {
                 m_server.reject(Rejection::Timeout);
@@ -379,6 +386,7 @@ private:
     std::optional<bhttp::request_parser<bhttp::string_body>> m_parser;
     std::optional<bhttp::response<bhttp::string_body>> m_response;
     std::size_t m_served = 0;
+    std::size_t m_bodyLimit = 0;
     bool m_keepAlive = false;
 };
 

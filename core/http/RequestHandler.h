@@ -16,6 +16,16 @@ public:
     // True for requests that wait on disk (durable writes): the server runs those on a separate
     // pool so that I/O threads keep serving validations.
     virtual bool mayBlock(const Request &request) const = 0;
+    // The body limit of one route, decided from the request line before the body is read; the
+    // server's configured limit applies unless a route needs more (session data up to the
+    // configured session size). Never more than HttpLimits::hardMaxBodyBytes.
+    virtual std::size_t bodyLimit(std::string_view method, std::string_view target,
+                                  std::size_t defaultLimit) const
+    {
+        (void)method;
+        (void)target;
+        return defaultLimit;
+    }
 };
 
 } // namespace hourglass::http

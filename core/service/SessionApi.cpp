@@ -6,6 +6,7 @@
 #include "JsonBody.h"
 #include "ServiceMetrics.h"
 #include "SessionEngine.h"
+#include "SettingsSchema.h"
 
 #include <QJsonArray>
 
@@ -94,6 +95,22 @@ bool SessionApi::mayBlock(const Request &request) const
 {
     // Everything that changes state waits for the store; reads never do.
     return request.method != "GET" && request.method != "HEAD";
+}
+
+std::size_t SessionApi::bodyLimit(std::string_view method, std::string_view target,
+                                  std::size_t defaultLimit) const
+{
+    if (method != "PUT" || target.substr(0, target.find('?')) != "/v1/session/data")
+        return defaultLimit;
+    const Policy policy = m_engine.policy();
+    std::size_t largest = 0;
+    for (const Area area : kAreas) {
+        const std::int64_t limit = policy.area(area).maxSessionSizeBytes;
+        // 0 disables the limit: the key table's upper bound is then the only bound.
+        const SettingKey *key = SettingsSchema::find(SettingsSchema::maxSessionSizeKey(area));
+        largest = std::max(largest, std::size_t(limit == 0 ? key->maximum : limit));
+    }
+    return std::max(defaultLimit, largest + defaultLimit);
 }
 
 std::string SessionApi::clientIp(const Request &request, const http::RequestContext &context)

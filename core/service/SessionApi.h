@@ -23,6 +23,9 @@ public:
 
     bool handles(const http::Request &request) const;
     bool mayBlock(const http::Request &request) const;
+    // PUT /v1/session/data may carry up to the largest configured session size (plus slack so that
+    // a write just over a limit reaches the engine and gets the area's documented treatment).
+    std::size_t bodyLimit(std::string_view method, std::string_view target, std::size_t defaultLimit) const;
     http::Response handle(const http::Request &request, http::RequestContext &context);
 
     // The end user's address: X-Real-IP, else the last X-Forwarded-For hop, when the TCP peer is a

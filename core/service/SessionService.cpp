@@ -238,6 +238,12 @@ http::Response SessionService::handle(const http::Request &request, http::Reques
     throw http::HttpError(404, "not_found", "no such endpoint");
 }
 
+std::size_t SessionService::bodyLimit(std::string_view method, std::string_view target,
+                                      std::size_t defaultLimit) const
+{
+    return m_sessionApi->bodyLimit(method, target, defaultLimit);
+}
+
 bool SessionService::mayBlock(const http::Request &request) const
 {
     if (m_adminApi->handles(request))

@@ -51,6 +51,8 @@ public:
 
     http::Response handle(const http::Request &request, http::RequestContext &context) override;
     bool mayBlock(const http::Request &request) const override;
+    std::size_t bodyLimit(std::string_view method, std::string_view target,
+                          std::size_t defaultLimit) const override;
 
 private:
     Runtime &m_runtime;

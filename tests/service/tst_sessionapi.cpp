@@ -149,6 +149,34 @@ private Q_SLOTS:
         QCOMPARE(f.request("PUT", "/v1/session/data", {cookie(admin)}, std::string(1000, 'a')).status, 200);
     }
 
+    void sessionDataUpToTheDefaultSizeLimitPassesTheBodyLimit()
+    {
+        ServiceFixture f; // defaults: 64 KiB bodies, 256000-byte sessions
+        const std::string shop = f.create("shopper");
+        const std::string admin = f.create("root", "admin");
+        // Within the session limit but over the general body limit: stored.
+        auto r = f.request("PUT", "/v1/session/data", {cookie(shop)}, std::string(200000, 'd'));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(f.request("GET", "/v1/session/data", {cookie(shop)}).body.size(), std::size_t(200000));
+        // Just over the admin limit: the session-size error, not a transport error.
+        r = f.request("PUT", "/v1/session/data", {cookie(admin)}, std::string(256001, 'a'));
+        QCOMPARE(r.status, 413);
+        QCOMPARE(ServiceFixture::json(r).value(QStringLiteral("error")).toString(),
+                 QStringLiteral("session_size_exceeded"));
+        // Storefront just over: dropped quietly, as documented.
+        r = f.request("PUT", "/v1/session/data", {cookie(shop)}, std::string(256001, 's'));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(ServiceFixture::json(r).value(QStringLiteral("dropped")).toBool(), true);
+        // Far beyond any configured size: refused before the body is read.
+        r = f.request("PUT", "/v1/session/data", {cookie(shop)}, std::string(256000 + 65536 + 1, 'x'));
+        QCOMPARE(r.status, 413);
+        QCOMPARE(ServiceFixture::json(r).value(QStringLiteral("error")).toString(),
+                 QStringLiteral("body_too_large"));
+        // Other routes keep the general limit.
+        r = f.request("POST", "/v1/sessions", {}, std::string(70000, ' ') + R"({"user":"x"})");
+        QCOMPARE(r.status, 413);
+    }
+
     void logoutReturnsAnExpiringCookie()
     {
         ServiceFixture f;
