@@ -16,17 +16,24 @@ AnomalyGuard::Entry &AnomalyGuard::entry(const std::string &ip, TimeMs now)
         m_lru.splice(m_lru.begin(), m_lru, it->second.lru);
         return it->second;
     }
-    if (m_entries.size() >= m_options.maxEntries) {
-        // Forget the least recently seen IP that is not blocked right now; blocked ones are kept
-        // so that an attacker cannot flush its own block by spraying addresses.
-        for (auto victim = m_lru.rbegin(); victim != m_lru.rend(); ++victim) {
-            auto e = m_entries.find(*victim);
-            if (e->second.blockedUntilMs <= now) {
-                m_lru.erase(std::next(victim).base());
-                m_entries.erase(e);
+    if (!m_lru.empty() && m_entries.size() >= m_options.maxEntries) {
+        // Forget a cold IP that is not blocked right now, so that spraying addresses does not flush
+        // a block. Only a few of the coldest are looked at (constant time); if all of those are
+        // blocked the coldest goes anyway: the memory bound is hard.
+        constexpr int kCandidates = 64;
+        auto victim = std::prev(m_lru.end());
+        auto candidate = victim;
+        for (int i = 0; i < kCandidates; ++i) {
+            if (m_entries.find(*candidate)->second.blockedUntilMs <= now) {
+                victim = candidate;
                 break;
             }
+            if (candidate == m_lru.begin())
+                break;
+            --candidate;
         }
+        m_entries.erase(*victim);
+        m_lru.erase(victim);
     }
     m_lru.push_front(ip);
     Entry &created = m_entries[ip];

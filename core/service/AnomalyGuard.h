@@ -16,7 +16,8 @@ namespace hourglass::service {
 // every failureThreshold invalid session IDs block the IP for waitIncrement × (failures /
 // threshold), at most maxWait; the failure count resets after resetAfter without failures.
 // Session creation is rate-limited per IP by a token bucket. Memory is bounded: at most maxEntries
-// IPs are tracked, the least recently seen unblocked ones are forgotten first.
+// IPs are tracked; a cold unblocked IP is forgotten first, and only if the coldest are all blocked
+// does a blocked one go.
 class AnomalyGuard
 {
 public:

@@ -1,0 +1,147 @@
+#include "AnomalyGuard.h"
+#include "ManualClock.h"
+
+#include <QTest>
+
+using namespace hourglass;
+using service::AnomalyGuard;
+using test::ManualClock;
+
+class TestAnomalyGuard final : public QObject
+{
+    Q_OBJECT
+
+    ManualClock m_clock;
+
+    void fail(AnomalyGuard &g, const std::string &ip, int times)
+    {
+        for (int i = 0; i < times; ++i)
+            g.recordFailure(ip);
+    }
+
+private Q_SLOTS:
+    void keycloakDefaults()
+    {
+        const AnomalyGuard::Options o;
+        QCOMPARE(o.failureThreshold, 30u);
+        QCOMPARE(o.waitIncrementMs, 60 * kMsPerSecond);
+        QCOMPARE(o.maxWaitMs, 900 * kMsPerSecond);
+        QCOMPARE(o.resetAfterMs, 12 * 60 * kMsPerMinute);
+    }
+
+    void blocksAtTheThresholdNotBefore()
+    {
+        std::vector<AnomalyGuard::Blocked> blocks;
+        AnomalyGuard g({}, m_clock, [&](const AnomalyGuard::Blocked &b) { blocks.push_back(b); });
+        fail(g, "203.0.113.1", 29);
+        QCOMPARE(g.blockedFor("203.0.113.1"), 0);
+        QVERIFY(blocks.empty());
+        fail(g, "203.0.113.1", 1);
+        QCOMPARE(g.blockedFor("203.0.113.1"), 60 * kMsPerSecond);
+        QCOMPARE(blocks.size(), std::size_t(1));
+        QCOMPARE(blocks.front().failures, 30u);
+        QCOMPARE(g.blockedFor("203.0.113.2"), 0); // other addresses unaffected
+    }
+
+    void blockEndsExactlyAfterTheWait()
+    {
+        AnomalyGuard g({}, m_clock);
+        fail(g, "a", 30);
+        const TimeMs t0 = m_clock.nowMs();
+        m_clock.set(t0 + 60 * kMsPerSecond - kMsPerSecond);
+        QCOMPARE(g.blockedFor("a"), kMsPerSecond);
+        m_clock.set(t0 + 60 * kMsPerSecond);
+        QCOMPARE(g.blockedFor("a"), 0);
+    }
+
+    void waitGrowsByTheIncrementUpToTheMaximum()
+    {
+        AnomalyGuard g({}, m_clock);
+        for (int round = 1; round <= 20; ++round) {
+            fail(g, "b", 30);
+            const TimeMs expected = std::min<TimeMs>(900, 60 * round) * kMsPerSecond;
+            QCOMPARE(g.blockedFor("b"), expected);
+            m_clock.advance(expected); // wait it out (well within the 12 h reset)
+        }
+    }
+
+    void failuresResetAfterTwelveQuietHours()
+    {
+        AnomalyGuard g({}, m_clock);
+        fail(g, "c", 29);
+        m_clock.advanceMinutes(12 * 60);
+        fail(g, "c", 1); // counts from 1 again
+        QCOMPARE(g.blockedFor("c"), 0);
+        fail(g, "c", 28);
+        QCOMPARE(g.blockedFor("c"), 0);
+        fail(g, "c", 1);
+        QCOMPARE(g.blockedFor("c"), 60 * kMsPerSecond);
+        // Just under 12 h: the count carries on (second block, 120 s).
+        m_clock.advance(12 * 60 * kMsPerMinute - kMsPerSecond);
+        fail(g, "c", 30);
+        QCOMPARE(g.blockedFor("c"), 120 * kMsPerSecond);
+    }
+
+    void unblockClearsTheBlockAndTheCount()
+    {
+        AnomalyGuard g({}, m_clock);
+        fail(g, "d", 30);
+        QVERIFY(g.unblock("d"));
+        QCOMPARE(g.blockedFor("d"), 0);
+        QVERIFY(!g.unblock("d"));
+        fail(g, "d", 29);
+        QCOMPARE(g.blockedFor("d"), 0);
+        QVERIFY(g.blocked().empty());
+    }
+
+    void creationTokenBucket()
+    {
+        AnomalyGuard::Options o;
+        o.createPerSecond = 10;
+        o.createBurst = 5;
+        AnomalyGuard g(o, m_clock);
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(g.allowCreate("e"));
+        QVERIFY(!g.allowCreate("e"));
+        QVERIFY(g.allowCreate("f")); // per address
+        m_clock.advance(99);
+        QVERIFY(!g.allowCreate("e")); // 0.99 tokens
+        m_clock.advance(1);
+        QVERIFY(g.allowCreate("e")); // 1 token after 100 ms at 10/s
+        QVERIFY(!g.allowCreate("e"));
+        m_clock.advanceSeconds(60);
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(g.allowCreate("e")); // refilled, but never beyond the burst
+        QVERIFY(!g.allowCreate("e"));
+    }
+
+    void memoryIsBoundedAndBlocksSurviveASpray()
+    {
+        AnomalyGuard::Options o;
+        o.maxEntries = 1000;
+        o.failureThreshold = 3;
+        AnomalyGuard g(o, m_clock);
+        fail(g, "attacker", 3);
+        QVERIFY(g.blockedFor("attacker") > 0);
+        // Spraying many addresses cannot grow the table, nor flush the attacker's block.
+        for (int i = 0; i < 50000; ++i)
+            g.recordFailure("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+        QVERIFY(g.trackedIps() <= 1000);
+        QVERIFY(g.blockedFor("attacker") > 0);
+    }
+
+    void memoryStaysBoundedEvenWhenEveryAddressIsBlocked()
+    {
+        AnomalyGuard::Options o;
+        o.maxEntries = 100;
+        o.failureThreshold = 1; // every failure blocks
+        AnomalyGuard g(o, m_clock);
+        for (int i = 0; i < 5000; ++i)
+            g.recordFailure("192.0.2." + std::to_string(i));
+        QVERIFY2(g.trackedIps() <= 100, qPrintable(QString::number(g.trackedIps())));
+        QVERIFY(g.blockedFor("192.0.2.4999") > 0); // the most recent ones are kept
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAnomalyGuard)
+#include "tst_anomalyguard.moc"
