@@ -1,7 +1,7 @@
 // Mass expiry at scale: N sessions expire at the same instant; while the sweeper removes them, a
 // second thread validates live sessions and records its worst latency. The reference is the same
 // validation loop with no sweep running, in the same invocation.
-// Usage: bench_expiry [sessions=1000000]
+// Usage: bench_expiry [sessions=1000000] [sweep batch=engine default]
 
 #include "SessionEngine.h"
 
@@ -36,7 +36,8 @@ struct Latency
     double p99Us = 0;
 };
 
-Latency validateWhile(SessionEngine &engine, const std::vector<std::string> &live, const std::atomic<bool> &stop)
+Latency validateWhile(SessionEngine &engine, const std::vector<std::string> &live,
+                      const std::atomic<bool> &stop)
 {
     std::vector<double> samples;
     samples.reserve(1 << 22);
@@ -63,11 +64,14 @@ Latency validateWhile(SessionEngine &engine, const std::vector<std::string> &liv
 int main(int argc, char *argv[])
 {
     const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
+    const std::size_t batch =
+        argc > 2 ? std::strtoull(argv[2], nullptr, 10) : SessionEngine::Options().sweepBatch;
     SettableClock clock;
     Policy policy;
     policy.maxSessionsPerIp = 0;
     SessionEngine::Options options;
     options.clock = &clock;
+    options.sweepBatch = batch;
     SessionEngine engine(options, policy);
 
     const TimeMs t0 = clock.nowMs();
@@ -78,7 +82,8 @@ int main(int argc, char *argv[])
     clock.set(t0 + 10 * kMsPerMinute);
     std::vector<std::string> live;
     for (int i = 0; i < 10000; ++i)
-        live.push_back(engine.create({"live" + std::to_string(i), Area::Storefront, false, "10.0.0.2", "bench"}).token);
+        live.push_back(
+            engine.create({"live" + std::to_string(i), Area::Storefront, false, "10.0.0.2", "bench"}).token);
 
     // Reference: validations with nothing else running, for as long as the sweep will take (~).
     std::atomic<bool> stop{false};
@@ -100,13 +105,15 @@ int main(int argc, char *argv[])
     stop = true;
     validator.join();
 
-    std::printf("mass expiry: %zu sessions (created in %.2f s), swept %zu in %.3f s (%.0f ns per expired session)\n",
-                n, createS, expired, sweepS, sweepS * 1e9 / double(std::max<std::size_t>(1, expired)));
+    std::printf(
+        "mass expiry: %zu sessions (created in %.2f s), batch %zu, swept %zu in %.3f s (%.0f ns per expired "
+        "session)\n",
+        n, createS, batch, expired, sweepS, sweepS * 1e9 / double(std::max<std::size_t>(1, expired)));
     std::printf("  validate alone : %8llu calls, p99 %7.2f us, max %8.2f us\n",
                 static_cast<unsigned long long>(reference.count), reference.p99Us, reference.maxUs);
     std::printf("  during sweep   : %8llu calls, p99 %7.2f us, max %8.2f us\n",
                 static_cast<unsigned long long>(during.count), during.p99Us, during.maxUs);
-    std::printf("  ratio max during/alone: %.2fx; worst stall %.3f ms\n", during.maxUs / std::max(0.001, reference.maxUs),
-                during.maxUs / 1000.0);
+    std::printf("  ratio max during/alone: %.2fx; worst stall %.3f ms\n",
+                during.maxUs / std::max(0.001, reference.maxUs), during.maxUs / 1000.0);
     return expired == n ? 0 : 1;
 }

@@ -55,8 +55,8 @@ Run measure(const std::filesystem::path &dir, std::size_t maxBatch, int threads,
         workers.emplace_back([&, t] {
             std::uint64_t n = 0;
             while (!stop.load(std::memory_order_relaxed)) {
-                const CreateResult r = engine.create(
-                    {"user" + std::to_string(n++ % 1000), Area::Storefront, false, "10.0.0." + std::to_string(t), "bench"});
+                const CreateResult r = engine.create({"user" + std::to_string(n++ % 1000), Area::Storefront,
+                                                      false, "10.0.0." + std::to_string(t), "bench"});
                 if (r.error == SessionError::None)
                     created.fetch_add(1, std::memory_order_relaxed);
             }
@@ -86,13 +86,16 @@ int main(int argc, char *argv[])
     const Run group = measure(dir, 0, threads, seconds);
     std::filesystem::remove_all(dir);
 
-    std::printf("durable creates, %d threads, %.0f s each, SQLite WAL synchronous=FULL in %s\n", threads, seconds,
-                base.c_str());
-    std::printf("  one fsync per create : %10.0f creates/s  (%llu creates, %llu commits)\n", single.perSecond(),
-                static_cast<unsigned long long>(single.creates), static_cast<unsigned long long>(single.commits));
-    std::printf("  group commit         : %10.0f creates/s  (%llu creates, %llu commits, %.1f creates/commit)\n",
-                group.perSecond(), static_cast<unsigned long long>(group.creates),
-                static_cast<unsigned long long>(group.commits), double(group.creates) / double(std::max<std::uint64_t>(1, group.commits)));
+    std::printf("durable creates, %d threads, %.0f s each, SQLite WAL synchronous=FULL in %s\n", threads,
+                seconds, base.c_str());
+    std::printf("  one fsync per create : %10.0f creates/s  (%llu creates, %llu commits)\n",
+                single.perSecond(), static_cast<unsigned long long>(single.creates),
+                static_cast<unsigned long long>(single.commits));
+    std::printf(
+        "  group commit         : %10.0f creates/s  (%llu creates, %llu commits, %.1f creates/commit)\n",
+        group.perSecond(), static_cast<unsigned long long>(group.creates),
+        static_cast<unsigned long long>(group.commits),
+        double(group.creates) / double(std::max<std::uint64_t>(1, group.commits)));
     std::printf("  ratio group/single   : %10.2fx\n", group.perSecond() / single.perSecond());
     return 0;
 }

@@ -1027,8 +1027,18 @@ AuthSessionStats SessionEngine::authStats() const
 
 std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t budget, Events &events)
 {
-    std::vector<StoreMutation> mutations;
-    std::size_t removed = 0;
+    // Under the locks only the removal itself happens: the strings of a removed session are moved
+    // out, and events (hex hashes) and store mutations are built once the locks are released, so
+    // validations waiting on this shard are held up as little as possible.
+    struct Expired
+    {
+        IdHash hash;
+        Area area;
+        std::string user;
+        std::string clientIp;
+    };
+    std::vector<Expired> expired;
+    expired.reserve(std::min<std::size_t>(budget, 4096));
     {
         std::lock_guard directoryLock(m_directoryMutex);
         std::lock_guard lock(shard.mutex);
@@ -1052,17 +1062,29 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
                 heapPush(shard, {due, entry.hash}); // touched since: re-key at the real expiry
                 continue;
             }
-            SessionEvent e = event(EventType::Expired, time);
-            e.area = it->second.area;
-            e.user = it->second.user;
-            e.clientIp = it->second.clientIp;
-            e.idHash = entry.hash.toHex();
-            events.push_back(std::move(e));
-            removeLocked(shard, it, mutations);
-            ++removed;
+            directoryRemove(it->second.user, it->second.clientIp, entry.hash);
+            m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
+                                                                                   std::memory_order_relaxed);
+            expired.push_back(
+                {entry.hash, it->second.area, std::move(it->second.user), std::move(it->second.clientIp)});
+            // Its heap entry was popped above, so unlike removeLocked() nothing stale is left behind.
+            shard.sessions.erase(it);
         }
     }
+    const std::size_t removed = expired.size();
     m_counters.expired.fetch_add(removed, std::memory_order_relaxed);
+    std::vector<StoreMutation> mutations;
+    mutations.reserve(removed);
+    events.reserve(events.size() + removed);
+    for (Expired &x : expired) {
+        SessionEvent e = event(EventType::Expired, time);
+        e.area = x.area;
+        e.user = std::move(x.user);
+        e.clientIp = std::move(x.clientIp);
+        e.idHash = x.hash.toHex();
+        events.push_back(std::move(e));
+        mutations.push_back({StoreMutation::RemoveSession{x.hash}});
+    }
     // Expiry removals are not acknowledged to anyone: submit without waiting. Should they be lost,
     // the sessions are still expired by time when loaded again.
     submit(std::move(mutations));

@@ -189,7 +189,7 @@ public:
         EventHub *events = nullptr;     // optional
         SessionStore *store = nullptr;  // optional: memory only when null
         std::size_t shards = 16;
-        std::size_t sweepBatch = 1024; // sessions expired per shard lock hold
+        std::size_t sweepBatch = 256; // sessions expired per shard lock hold (bounds validation stalls)
     };
 
     explicit SessionEngine(Options options, const Policy &policy = Policy());
@@ -312,7 +312,8 @@ private:
     static void heapPush(Shard &shard, HeapEntry entry);
     static void rebuildHeap(Shard &shard);
 
-    // Removes a session (caller holds the directory and the shard lock).
+    // Removes a session whose heap entry stays behind as a stale entry (caller holds the directory
+    // and the shard lock). The sweeper removes expired sessions itself: their entries were popped.
     void removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
                       std::vector<StoreMutation> &mutations);
     void directoryRemove(const std::string &user, const std::string &clientIp, const IdHash &hash);
