@@ -152,6 +152,7 @@ void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
 
 void SessionEngine::rebuildHeap(Shard &shard)
 {
+    m_counters.expiryIndexRebuilds.fetch_add(1, std::memory_order_relaxed);
     shard.heap.clear();
     shard.heap.reserve(shard.sessions.size());
     for (const auto &[hash, slot] : shard.sessions)
@@ -847,6 +848,7 @@ EngineCounters SessionEngine::counters() const
     c.forcedLogouts = m_counters.forcedLogouts.load(std::memory_order_relaxed);
     c.sizeExceeded = m_counters.sizeExceeded.load(std::memory_order_relaxed);
     c.evictedAuthTabs = m_counters.evictedAuthTabs.load(std::memory_order_relaxed);
+    c.expiryIndexRebuilds = m_counters.expiryIndexRebuilds.load(std::memory_order_relaxed);
     return c;
 }
 

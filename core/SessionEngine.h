@@ -161,6 +161,7 @@ struct EngineCounters
     std::uint64_t forcedLogouts = 0;
     std::uint64_t sizeExceeded = 0;
     std::uint64_t evictedAuthTabs = 0;
+    std::uint64_t expiryIndexRebuilds = 0; // O(n) heap rebuilds (policy changes, many destroys)
 
     std::uint64_t rejections() const
     {
@@ -310,7 +311,7 @@ private:
     SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
     static void heapPush(Shard &shard, HeapEntry entry);
-    static void rebuildHeap(Shard &shard);
+    void rebuildHeap(Shard &shard);
 
     // Removes a session whose heap entry stays behind as a stale entry (caller holds the directory
     // and the shard lock). The sweeper removes expired sessions itself: their entries were popped.
@@ -354,7 +355,7 @@ private:
         std::array<std::atomic<std::uint64_t>, kAreas.size()> active{};
         std::atomic<std::uint64_t> created{0}, validations{0}, rejectedMalformed{0}, rejectedUnknown{0},
             rejectedExpired{0}, rejectedLimit{0}, expired{0}, destroyed{0}, rotated{0}, forcedLogouts{0},
-            sizeExceeded{0}, evictedAuthTabs{0};
+            sizeExceeded{0}, evictedAuthTabs{0}, expiryIndexRebuilds{0};
     };
     AtomicCounters m_counters;
     std::atomic<std::uint64_t> m_generation{0};
