@@ -89,16 +89,9 @@ int main(int argc, char *argv[])
     // The session service runs embedded in the console. If it cannot start (port in use, TLS
     // set-up failed) the console still opens and says why on the Service page; it never falls back
     // to plain HTTP.
-    std::unique_ptr<service::SessionService> sessionService;
     QString serviceError;
-    service::SessionService::Options serviceOptions;
-    if (service::SessionService::optionsFromConfig(
-            runtime->configSections().value(QStringLiteral("service")).toObject(), &serviceOptions,
-            &serviceError)) {
-        sessionService = std::make_unique<service::SessionService>(*runtime, serviceOptions);
-        if (!sessionService->start(&serviceError))
-            sessionService.reset();
-    }
+    std::unique_ptr<service::SessionService> sessionService =
+        service::SessionService::startFromConfig(*runtime, {}, &serviceError);
     if (!serviceError.isEmpty())
         std::fprintf(stderr, "hourglass: the session service did not start: %s\n", qPrintable(serviceError));
 

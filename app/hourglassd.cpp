@@ -65,32 +65,28 @@ int main(int argc, char *argv[])
         return 1;
     }
     // Command-line options override the "service" section of the configuration.
-    QJsonObject section = runtime->configSections().value(QStringLiteral("service")).toObject();
+    QJsonObject overrides;
     if (parser.isSet(bindOption))
-        section.insert(QStringLiteral("bind"), parser.value(bindOption));
+        overrides.insert(QStringLiteral("bind"), parser.value(bindOption));
     if (parser.isSet(portOption)) {
         bool ok = false;
         const int port = parser.value(portOption).toInt(&ok);
-        section.insert(QStringLiteral("port"), ok ? QJsonValue(port) : QJsonValue(parser.value(portOption)));
+        overrides.insert(QStringLiteral("port"),
+                         ok ? QJsonValue(port) : QJsonValue(parser.value(portOption)));
     }
     if (parser.isSet(certOption))
-        section.insert(QStringLiteral("tls_certificate"), parser.value(certOption));
+        overrides.insert(QStringLiteral("tls_certificate"), parser.value(certOption));
     if (parser.isSet(keyOption))
-        section.insert(QStringLiteral("tls_private_key"), parser.value(keyOption));
-    service::SessionService::Options serviceOptions;
-    if (!service::SessionService::optionsFromConfig(section, &serviceOptions, &error)) {
-        std::fprintf(stderr, "hourglassd: %s\n", qPrintable(error));
-        return 1;
-    }
-    service::SessionService service(*runtime, serviceOptions);
-    if (!service.start(&error)) {
+        overrides.insert(QStringLiteral("tls_private_key"), parser.value(keyOption));
+    const auto service = service::SessionService::startFromConfig(*runtime, overrides, &error);
+    if (!service) {
         std::fprintf(stderr, "hourglassd: %s\n", qPrintable(error));
         return 1;
     }
     std::printf(
         "hourglassd %s: data directory %s, %zu session(s) and %zu login flow(s) restored; listening on %s\n",
         HOURGLASS_VERSION, qPrintable(options.dataDir), runtime->restored().sessions,
-        runtime->restored().authRoots, service.url().c_str());
+        runtime->restored().authRoots, service->url().c_str());
     std::fflush(stdout);
 
     // Clean shutdown on SIGINT/SIGTERM through the event loop (self-pipe).
@@ -101,7 +97,7 @@ int main(int argc, char *argv[])
         std::signal(SIGTERM, onSignal);
     }
     const int rc = QCoreApplication::exec();
-    service.stop();
+    service->stop();
     runtime->shutdown();
     return rc;
 }

@@ -27,7 +27,9 @@ int base64UrlValue(char c)
     return -1;
 }
 
-int hexValue(char c)
+} // namespace
+
+int hexDigitValue(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -37,8 +39,6 @@ int hexValue(char c)
         return c - 'A' + 10;
     return -1;
 }
-
-} // namespace
 
 std::string IdHash::toHex() const
 {
@@ -57,8 +57,8 @@ std::optional<IdHash> IdHash::fromHex(std::string_view hex)
         return std::nullopt;
     std::array<std::uint8_t, kSize> bytes{};
     for (std::size_t i = 0; i < kSize; ++i) {
-        const int hi = hexValue(hex[2 * i]);
-        const int lo = hexValue(hex[2 * i + 1]);
+        const int hi = hexDigitValue(hex[2 * i]);
+        const int lo = hexDigitValue(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return std::nullopt;
         bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);

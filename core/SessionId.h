@@ -71,6 +71,9 @@ private:
 
 IdHash sha256(std::string_view data);
 
+// Value of one hexadecimal digit (either case), -1 when c is not one.
+int hexDigitValue(char c);
+
 std::string base64UrlEncode(const std::uint8_t *data, std::size_t size);
 std::optional<std::string> base64UrlDecode(std::string_view text);
 

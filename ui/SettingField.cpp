@@ -1,6 +1,9 @@
 #include "SettingField.h"
 
+#include <QBoxLayout>
 #include <QCoreApplication>
+#include <QFormLayout>
+#include <QPushButton>
 
 namespace hourglass::ui {
 
@@ -13,6 +16,27 @@ SettingField::SettingField(std::string path, QLineEdit *edit, QLabel *error)
     m_error->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: palette(highlight); font-weight: bold;"));
     m_error->setProperty("role", QStringLiteral("error"));
+}
+
+std::unique_ptr<SettingField> SettingField::add(QWidget *parent, QFormLayout *form, std::string path,
+                                                const QString &label, const QString &name)
+{
+    auto *edit = new QLineEdit(parent);
+    edit->setObjectName(name + QStringLiteral("LineEdit"));
+    edit->setAccessibleName(label);
+    auto *error = new QLabel(parent);
+    error->setObjectName(name + QStringLiteral("ErrorLabel"));
+    form->addRow(label, edit);
+    form->addRow(QString(), error);
+    return std::make_unique<SettingField>(std::move(path), edit, error);
+}
+
+void addActionRow(QBoxLayout *layout, QPushButton *button, QLabel *status)
+{
+    auto *row = new QHBoxLayout();
+    row->addWidget(button);
+    row->addWidget(status, 1);
+    layout->addLayout(row);
 }
 
 void SettingField::show(const Policy &policy)

@@ -5,7 +5,12 @@
 #include <QLabel>
 #include <QLineEdit>
 
+#include <memory>
 #include <optional>
+
+class QBoxLayout;
+class QFormLayout;
+class QPushButton;
 
 namespace hourglass::ui {
 
@@ -15,6 +20,10 @@ class SettingField final
 {
 public:
     SettingField(std::string path, QLineEdit *edit, QLabel *error);
+    // A labelled line edit ("<name>LineEdit") with its error label ("<name>ErrorLabel") added to
+    // form, bound to the key at path.
+    static std::unique_ptr<SettingField> add(QWidget *parent, QFormLayout *form, std::string path,
+                                             const QString &label, const QString &name);
 
     const std::string &path() const { return m_path; }
     QLineEdit *edit() const { return m_edit; }
@@ -34,5 +43,8 @@ private:
 };
 
 QString configErrorText(const ConfigResult &result);
+
+// The row under a settings form: the action button and the status line that reports the outcome.
+void addActionRow(QBoxLayout *layout, QPushButton *button, QLabel *status);
 
 } // namespace hourglass::ui

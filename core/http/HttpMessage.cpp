@@ -1,5 +1,7 @@
 #include "HttpMessage.h"
 
+#include "SessionId.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -13,17 +15,6 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b)
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
-}
-
-int hexDigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 } // namespace
@@ -120,8 +111,8 @@ std::string percentDecode(std::string_view text, bool plusIsSpace)
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (c == '%') {
-            const int hi = i + 1 < text.size() ? hexDigit(text[i + 1]) : -1;
-            const int lo = i + 2 < text.size() ? hexDigit(text[i + 2]) : -1;
+            const int hi = i + 1 < text.size() ? hexDigitValue(text[i + 1]) : -1;
+            const int lo = i + 2 < text.size() ? hexDigitValue(text[i + 2]) : -1;
             if (hi >= 0 && lo >= 0) {
                 out.push_back(static_cast<char>((hi << 4) | lo));
                 i += 2;

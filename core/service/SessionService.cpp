@@ -157,6 +157,21 @@ bool SessionService::loadOrCreateAdminToken(const QString &path, std::string *to
     return true;
 }
 
+std::unique_ptr<SessionService> SessionService::startFromConfig(Runtime &runtime,
+                                                                const QJsonObject &overrides, QString *error)
+{
+    QJsonObject section = runtime.configSections().value(QStringLiteral("service")).toObject();
+    for (auto it = overrides.begin(); it != overrides.end(); ++it)
+        section.insert(it.key(), it.value());
+    Options options;
+    if (!optionsFromConfig(section, &options, error))
+        return nullptr;
+    auto service = std::make_unique<SessionService>(runtime, options);
+    if (!service->start(error))
+        return nullptr;
+    return service;
+}
+
 SessionService::SessionService(Runtime &runtime, Options options)
     : m_runtime(runtime), m_options(std::move(options))
 {}

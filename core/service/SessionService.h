@@ -34,6 +34,11 @@ public:
     // Reads the "service" section of the configuration; unknown keys and bad values are errors.
     static bool optionsFromConfig(const QJsonObject &section, Options *options, QString *error);
 
+    // Reads the "service" section of the runtime's configuration with `overrides` applied on top
+    // (command-line options) and starts the service; null with *error set when it cannot.
+    static std::unique_ptr<SessionService> startFromConfig(Runtime &runtime, const QJsonObject &overrides,
+                                                           QString *error);
+
     SessionService(Runtime &runtime, Options options);
     ~SessionService() override;
 

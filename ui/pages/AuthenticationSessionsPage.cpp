@@ -21,30 +21,19 @@ AuthenticationSessionsPage::AuthenticationSessionsPage(AdminClient &client, QWid
                       "reaches the limit, its oldest sub-session is removed.</p>"),
                    this));
     auto *form = new QFormLayout();
-    const auto addField = [&](const std::string &path, const QString &label, const QString &name) {
-        auto *edit = new QLineEdit(this);
-        edit->setObjectName(name + QStringLiteral("LineEdit"));
-        edit->setAccessibleName(label);
-        auto *error = new QLabel(this);
-        error->setObjectName(name + QStringLiteral("ErrorLabel"));
-        form->addRow(label, edit);
-        form->addRow(QString(), error);
-        m_fields.push_back(std::make_unique<SettingField>(path, edit, error));
-    };
-    addField(std::string(SettingsSchema::authSessionsLimitKey()), tr("&Sub-sessions per browser:"),
-             QStringLiteral("authSessionsLimit"));
-    addField(std::string(SettingsSchema::loginFlowTimeoutKey()), tr("&Login flow timeout (minutes):"),
-             QStringLiteral("loginFlowTimeout"));
+    m_fields.push_back(SettingField::add(this, form, std::string(SettingsSchema::authSessionsLimitKey()),
+                                         tr("&Sub-sessions per browser:"),
+                                         QStringLiteral("authSessionsLimit")));
+    m_fields.push_back(SettingField::add(this, form, std::string(SettingsSchema::loginFlowTimeoutKey()),
+                                         tr("&Login flow timeout (minutes):"),
+                                         QStringLiteral("loginFlowTimeout")));
     layout->addLayout(form);
 
     m_saveButton = new QPushButton(tr("&Save"), this);
     m_saveButton->setObjectName(QStringLiteral("authenticationSessionsSaveButton"));
     m_statusLabel = new QLabel(this);
     m_statusLabel->setObjectName(QStringLiteral("authenticationSessionsStatusLabel"));
-    auto *buttons = new QHBoxLayout();
-    buttons->addWidget(m_saveButton);
-    buttons->addWidget(m_statusLabel, 1);
-    layout->addLayout(buttons);
+    addActionRow(layout, m_saveButton, m_statusLabel);
 
     auto *counts = new QFormLayout();
     m_rootsLabel = new QLabel(this);

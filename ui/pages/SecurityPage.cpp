@@ -18,31 +18,19 @@ SecurityPage::SecurityPage(AdminClient &client, QWidget *parent) : QWidget(paren
                                     "bytes. Use 0 to disable a limit.</p>"),
                                  this));
     auto *form = new QFormLayout();
-    const auto addField = [&](Area area, const QString &label, const QString &name, QLineEdit *&edit) {
-        edit = new QLineEdit(this);
-        edit->setObjectName(name + QStringLiteral("LineEdit"));
-        edit->setAccessibleName(label);
-        auto *error = new QLabel(this);
-        error->setObjectName(name + QStringLiteral("ErrorLabel"));
-        form->addRow(label, edit);
-        form->addRow(QString(), error);
-        m_fields.push_back(
-            std::make_unique<SettingField>(SettingsSchema::maxSessionSizeKey(area), edit, error));
-    };
-    addField(Area::Admin, tr("Max Session Size in &Admin (bytes):"), QStringLiteral("maxSessionSizeAdmin"),
-             m_adminLineEdit);
-    addField(Area::Storefront, tr("Max Session Size in &Storefront (bytes):"),
-             QStringLiteral("maxSessionSizeStorefront"), m_storefrontLineEdit);
+    m_fields.push_back(SettingField::add(this, form, SettingsSchema::maxSessionSizeKey(Area::Admin),
+                                         tr("Max Session Size in &Admin (bytes):"),
+                                         QStringLiteral("maxSessionSizeAdmin")));
+    m_fields.push_back(SettingField::add(this, form, SettingsSchema::maxSessionSizeKey(Area::Storefront),
+                                         tr("Max Session Size in &Storefront (bytes):"),
+                                         QStringLiteral("maxSessionSizeStorefront")));
     layout->addLayout(form);
 
     m_saveConfigButton = new QPushButton(tr("Save &Config"), this);
     m_saveConfigButton->setObjectName(QStringLiteral("saveConfigButton"));
     m_statusLabel = new QLabel(this);
     m_statusLabel->setObjectName(QStringLiteral("securityStatusLabel"));
-    auto *buttons = new QHBoxLayout();
-    buttons->addWidget(m_saveConfigButton);
-    buttons->addWidget(m_statusLabel, 1);
-    layout->addLayout(buttons);
+    addActionRow(layout, m_saveConfigButton, m_statusLabel);
     layout->addStretch(1);
     connect(m_saveConfigButton, &QPushButton::clicked, this, &SecurityPage::save);
     reload();

@@ -37,8 +37,6 @@ private:
     void save();
 
     AdminClient &m_client;
-    QLineEdit *m_adminLineEdit;
-    QLineEdit *m_storefrontLineEdit;
     QPushButton *m_saveConfigButton;
     QLabel *m_statusLabel;
     std::vector<std::unique_ptr<SettingField>> m_fields;

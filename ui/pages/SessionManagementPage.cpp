@@ -75,10 +75,7 @@ SessionManagementPage::SessionManagementPage(AdminClient &client, QWidget *paren
     m_updateButton->setDefault(true);
     m_statusLabel = new QLabel(this);
     m_statusLabel->setObjectName(QStringLiteral("sessionManagementStatusLabel"));
-    auto *buttons = new QHBoxLayout();
-    buttons->addWidget(m_updateButton);
-    buttons->addWidget(m_statusLabel, 1);
-    layout->addLayout(buttons);
+    addActionRow(layout, m_updateButton, m_statusLabel);
     layout->addStretch(1);
 
     connect(m_maxTimeoutEnabledCheckBox, &QCheckBox::toggled, m_maxTimeoutLineEdit, &QWidget::setEnabled);
