@@ -51,7 +51,6 @@ int main(int argc, char *argv[])
 {
     if (!haveDisplay())
         return execHeadless(argc, argv);
-    Q_INIT_RESOURCE(resources); // compiled into the static ui library
 
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("hourglass"));

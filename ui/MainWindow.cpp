@@ -14,6 +14,12 @@
 #include <QStatusBar>
 #include <QTreeWidget>
 
+// The ui library is static: its resources must be registered explicitly (outside any namespace).
+static void initUiResources()
+{
+    Q_INIT_RESOURCE(resources);
+}
+
 namespace hourglass::ui {
 
 namespace {
@@ -22,6 +28,7 @@ constexpr int kPageRole = Qt::UserRole + 1;
 
 MainWindow::MainWindow(AdminClient &client, QWidget *parent) : QMainWindow(parent), m_client(client)
 {
+    initUiResources();
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(tr("Hourglass"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/hourglass.svg")));

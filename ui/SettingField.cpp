@@ -12,6 +12,8 @@ SettingField::SettingField(std::string path, QLineEdit *edit, QLabel *error)
 {
     // Numbers of at most 10 digits: a field as wide as the window only hides its label.
     m_edit->setMaximumWidth(m_edit->fontMetrics().horizontalAdvance(QStringLiteral("0")) * 16);
+    // Values load asynchronously: until they have, typing would be overwritten by the load.
+    m_edit->setEnabled(false);
     m_error->setVisible(false);
     m_error->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: palette(highlight); font-weight: bold;"));
@@ -43,6 +45,7 @@ void SettingField::show(const Policy &policy)
 {
     const SettingKey *key = SettingsSchema::find(m_path);
     m_edit->setText(QString::fromStdString(SettingsSchema::format(*key, key->get(policy))));
+    m_edit->setEnabled(true);
     clearError();
 }
 

@@ -28,6 +28,7 @@ public:
     const std::string &path() const { return m_path; }
     QLineEdit *edit() const { return m_edit; }
 
+    // Shows the policy's value and enables the field (fields start disabled until first shown).
     void show(const Policy &policy);
     std::string text() const;
     // Parses and bounds-checks the text; shows the error inline and returns nullopt on error.

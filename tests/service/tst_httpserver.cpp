@@ -228,13 +228,16 @@ private Q_SLOTS:
         RawConnection c(s->port());
         const auto start = std::chrono::steady_clock::now();
         c.send("GET / HTTP/1.1\r\n");
+        // Keep dribbling a byte every 50 ms for up to 5 s: the server must cut the connection
+        // while bytes are still arriving (the deadline covers the whole header, not idle gaps).
         bool closed = false;
-        for (int i = 0; i < 40 && !closed; ++i) { // keep dribbling a byte every 50 ms
+        for (int i = 0; i < 100 && !closed; ++i) {
             c.send("X");
             closed = c.closedByPeer(50ms);
         }
-        QVERIFY(closed || c.closedByPeer(1s));
-        QVERIFY(std::chrono::steady_clock::now() - start < 1500ms);
+        QVERIFY(closed);
+        // 400 ms deadline; generous slack for a loaded CI machine.
+        QVERIFY(std::chrono::steady_clock::now() - start < 3s);
         QTRY_VERIFY(rejected(Rejection::Timeout));
         // Others are still served.
         QCOMPARE(rawRequest(s->port(), "GET", "/").status, 200);

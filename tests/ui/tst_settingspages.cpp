@@ -39,6 +39,7 @@ class TestSettingsPages final : public QObject
 
     void setText(QLineEdit *edit, const QString &text)
     {
+        QTRY_VERIFY(edit->isEnabled()); // its page has loaded its values
         edit->setFocus();
         edit->selectAll();
         QTest::keyClick(edit, Qt::Key_Delete);
@@ -76,6 +77,19 @@ private Q_SLOTS:
         m_client.reset();
         m_runtime.reset();
         m_dir.reset();
+    }
+
+    void fieldsStayDisabledUntilTheirValuesHaveLoaded()
+    {
+        // A page whose load has not been answered yet: the admin cannot type into it (the load
+        // would overwrite the input). The client answers on the event loop, so right after
+        // construction nothing has been delivered.
+        ui::MainWindow second(*m_client);
+        auto *field = second.findChild<QLineEdit *>(QStringLiteral("maxSessionSizeAdminLineEdit"));
+        QVERIFY(field);
+        QVERIFY(!field->isEnabled());
+        QTRY_VERIFY(field->isEnabled());
+        QCOMPARE(field->text(), QStringLiteral("256000"));
     }
 
     void navigationMirrorsTheDocumentedConsoles()
