@@ -5,8 +5,10 @@
 namespace hourglass::service {
 
 AnomalyGuard::AnomalyGuard(Options options, const Clock &clock,
-                           std::function<void(const Blocked &)> onBlocked)
-    : m_options(options), m_clock(clock), m_onBlocked(std::move(onBlocked))
+                           std::function<void(const Blocked &)> onBlocked,
+                           std::function<void(const std::string &ip)> onThrottled)
+    : m_options(options), m_clock(clock), m_onBlocked(std::move(onBlocked)),
+      m_onThrottled(std::move(onThrottled))
 {}
 
 AnomalyGuard::Entry &AnomalyGuard::entry(const std::string &ip, TimeMs now)
@@ -78,16 +80,25 @@ void AnomalyGuard::recordFailure(const std::string &ip)
 bool AnomalyGuard::allowCreate(const std::string &ip)
 {
     const TimeMs now = m_clock.nowMs();
-    std::lock_guard lock(m_mutex);
-    Entry &e = entry(ip, now);
-    const double refill =
-        double(std::max<TimeMs>(0, now - e.tokensAtMs)) / 1000.0 * m_options.createPerSecond;
-    e.tokens = std::min(m_options.createBurst, e.tokens + refill);
-    e.tokensAtMs = now;
-    if (e.tokens < 1.0)
-        return false;
-    e.tokens -= 1.0;
-    return true;
+    bool newlyThrottled = false;
+    {
+        std::lock_guard lock(m_mutex);
+        Entry &e = entry(ip, now);
+        const double refill =
+            double(std::max<TimeMs>(0, now - e.tokensAtMs)) / 1000.0 * m_options.createPerSecond;
+        e.tokens = std::min(m_options.createBurst, e.tokens + refill);
+        e.tokensAtMs = now;
+        if (e.tokens >= 1.0) {
+            e.tokens -= 1.0;
+            e.throttled = false;
+            return true;
+        }
+        newlyThrottled = !e.throttled;
+        e.throttled = true;
+    }
+    if (newlyThrottled && m_onThrottled)
+        m_onThrottled(ip);
+    return false;
 }
 
 bool AnomalyGuard::unblock(const std::string &ip)

@@ -39,8 +39,11 @@ public:
         std::uint32_t failures = 0;
     };
 
-    // onBlocked is called (outside the guard's lock) when an IP becomes blocked.
-    AnomalyGuard(Options options, const Clock &clock, std::function<void(const Blocked &)> onBlocked = {});
+    // onBlocked is called (outside the guard's lock) when an IP becomes blocked; onThrottled when
+    // an IP runs out of creation tokens, once per episode (not again until it is allowed again),
+    // so that an attacker cannot flood the event log.
+    AnomalyGuard(Options options, const Clock &clock, std::function<void(const Blocked &)> onBlocked = {},
+                 std::function<void(const std::string &ip)> onThrottled = {});
 
     // 0 when allowed, else the milliseconds until the block ends.
     TimeMs blockedFor(const std::string &ip);
@@ -60,6 +63,7 @@ private:
         TimeMs blockedUntilMs = 0;
         double tokens = 0;
         TimeMs tokensAtMs = 0;
+        bool throttled = false;
         std::list<std::string>::iterator lru;
     };
     Entry &entry(const std::string &ip, TimeMs now);
@@ -67,6 +71,7 @@ private:
     Options m_options;
     const Clock &m_clock;
     std::function<void(const Blocked &)> m_onBlocked;
+    std::function<void(const std::string &)> m_onThrottled;
     mutable std::mutex m_mutex;
     std::unordered_map<std::string, Entry> m_entries;
     std::list<std::string> m_lru; // most recent first

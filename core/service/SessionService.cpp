@@ -188,7 +188,8 @@ bool SessionService::start(QString *error)
         return false;
     EventHub &events = m_runtime.events();
     m_guard = std::make_unique<AnomalyGuard>(
-        m_options.guard, SystemClock::instance(), [&events](const AnomalyGuard::Blocked &b) {
+        m_options.guard, SystemClock::instance(),
+        [&events](const AnomalyGuard::Blocked &b) {
             SessionEvent e;
             e.type = EventType::IpBlocked;
             e.timeMs = SystemClock::instance().nowMs();
@@ -196,6 +197,14 @@ bool SessionService::start(QString *error)
             e.count = b.failures;
             e.detail = "blocked after " + std::to_string(b.failures) + " invalid session IDs until " +
                        std::to_string(b.untilMs);
+            events.publish(e);
+        },
+        [&events](const std::string &ip) {
+            SessionEvent e;
+            e.type = EventType::LimitHit;
+            e.timeMs = SystemClock::instance().nowMs();
+            e.clientIp = ip;
+            e.detail = "session creation rate limit reached";
             events.publish(e);
         });
     m_sessionApi = std::make_unique<SessionApi>(m_runtime.engine(), *m_guard, m_metrics);

@@ -115,6 +115,25 @@ private Q_SLOTS:
         QVERIFY(!g.allowCreate("e"));
     }
 
+    void throttlingIsReportedOncePerEpisode()
+    {
+        AnomalyGuard::Options o;
+        o.createPerSecond = 1;
+        o.createBurst = 2;
+        std::vector<std::string> reports;
+        AnomalyGuard g(o, m_clock, {}, [&](const std::string &ip) { reports.push_back(ip); });
+        QVERIFY(g.allowCreate("g"));
+        QVERIFY(g.allowCreate("g"));
+        QVERIFY(reports.empty());
+        for (int i = 0; i < 50; ++i)
+            QVERIFY(!g.allowCreate("g"));
+        QCOMPARE(reports, std::vector<std::string>{"g"}); // one event, not fifty
+        m_clock.advanceSeconds(1);
+        QVERIFY(g.allowCreate("g")); // the episode ends
+        QVERIFY(!g.allowCreate("g"));
+        QCOMPARE(reports.size(), std::size_t(2)); // a new one starts
+    }
+
     void memoryIsBoundedAndBlocksSurviveASpray()
     {
         AnomalyGuard::Options o;

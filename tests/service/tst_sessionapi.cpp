@@ -283,6 +283,12 @@ private Q_SLOTS:
                  QStringLiteral("rate_limited"));
         QCOMPARE(f.request("POST", "/v1/sessions", {}, R"({"user":"u","client_ip":"192.0.2.78"})").status,
                  201);
+        // The detection is an event.
+        bool detected = false;
+        for (const SessionEvent &e : f.runtime->events().recent(50))
+            detected = detected || (e.type == EventType::LimitHit && e.clientIp == "192.0.2.77" &&
+                                    e.detail == "session creation rate limit reached");
+        QVERIFY(detected);
     }
 
     void sessionLimitsMapToStatuses()
