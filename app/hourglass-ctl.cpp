@@ -143,7 +143,7 @@ public:
         if (!tryLock(lock)) {
             if (auto remote = RemoteAdmin::discover(m_dir))
                 return remoteConfigSet(*remote, path, value, confirmed);
-            explainBusy(lock);
+            explainBusy(lock, QStringLiteral("which does not serve its admin API"));
             return Busy;
         }
         const ConfigFile file(m_dir.configFile());
@@ -448,30 +448,23 @@ private:
         return Failed;
     }
 
-    void explainBusy(QLockFile &lock)
+    void explainBusy(QLockFile &lock, const QString &why)
     {
         qint64 pid = 0;
         QString host, app;
         lock.getLockInfo(&pid, &host, &app);
         err(QStringLiteral(
-                "data directory %1 is in use by %2 (pid %3), which does not serve its admin API; stop "
-                "it first. Nothing was changed.")
+                "data directory %1 is in use by %2 (pid %3), %4; stop it first. Nothing was changed.")
                 .arg(m_dir.root(), app)
-                .arg(pid));
+                .arg(pid)
+                .arg(why));
     }
 
     bool lockOrExplain(QLockFile &lock)
     {
-        lock.setStaleLockTime(0);
-        if (lock.tryLock(0))
+        if (tryLock(lock))
             return true;
-        qint64 pid = 0;
-        QString host, app;
-        lock.getLockInfo(&pid, &host, &app);
-        err(QStringLiteral("data directory %1 is in use by %2 (pid %3) and this command needs it to itself. "
-                           "Stop it first; nothing was changed.")
-                .arg(m_dir.root(), app)
-                .arg(pid));
+        explainBusy(lock, QStringLiteral("and this command needs it to itself"));
         return false;
     }
 

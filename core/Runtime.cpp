@@ -104,14 +104,7 @@ QJsonObject Runtime::configSections() const
 
 ConfigResult Runtime::setSetting(std::string_view path, std::string_view value, Confirmation confirmation)
 {
-    Policy candidate = m_engine->policy();
-    const ConfigResult applied = SettingsSchema::apply(candidate, path, value, confirmation);
-    if (!applied.ok())
-        return applied;
-    const ConfigResult stored = setPolicy(candidate);
-    if (!stored.ok())
-        return stored;
-    return applied;
+    return setSettings({{std::string(path), std::string(value)}}, confirmation);
 }
 
 ConfigResult Runtime::setSettings(const std::vector<std::pair<std::string, std::string>> &entries,

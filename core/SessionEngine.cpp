@@ -170,6 +170,16 @@ SessionEvent SessionEngine::event(EventType type, TimeMs time) const
     return e;
 }
 
+SessionEvent SessionEngine::eventFor(EventType type, TimeMs time, const IdHash &hash, const Slot &slot) const
+{
+    SessionEvent e = event(type, time);
+    e.area = slot.area;
+    e.user = slot.user;
+    e.clientIp = slot.clientIp;
+    e.idHash = hash.toHex();
+    return e;
+}
+
 void SessionEngine::publish(Events &events)
 {
     if (m_options.events && !events.empty())
@@ -305,12 +315,7 @@ std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs ti
         if (it == shard.sessions.end())
             continue;
         if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= time) {
-            SessionEvent e = event(EventType::Expired, time);
-            e.area = it->second.area;
-            e.user = it->second.user;
-            e.clientIp = it->second.clientIp;
-            e.idHash = entry.hash.toHex();
-            events.push_back(std::move(e));
+            events.push_back(eventFor(EventType::Expired, time, entry.hash, it->second));
             removeLocked(shard, it, mutations);
             m_counters.expired.fetch_add(1, std::memory_order_relaxed);
             ++removed;
@@ -396,11 +401,7 @@ CreateResult SessionEngine::create(const CreateParams &params)
                             entries.erase(oldest);
                             continue;
                         }
-                        SessionEvent d = event(EventType::Destroyed, time);
-                        d.area = params.area;
-                        d.user = params.user;
-                        d.clientIp = slotIt->second.clientIp;
-                        d.idHash = victim.toHex();
+                        SessionEvent d = eventFor(EventType::Destroyed, time, victim, slotIt->second);
                         d.detail = "terminated: per-user limit, oldest session";
                         events.push_back(std::move(d));
                         removeLocked(shard, slotIt, mutations);
@@ -557,11 +558,7 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
                     entry.hash = newHash;
             }
             result.info = infoOf(newHash, it->second, shard);
-            SessionEvent e = event(EventType::Rotated, time);
-            e.area = it->second.area;
-            e.user = it->second.user;
-            e.clientIp = it->second.clientIp;
-            e.idHash = newHash.toHex();
+            SessionEvent e = eventFor(EventType::Rotated, time, newHash, it->second);
             e.detail = "previous " + oldHash.toHex();
             events.push_back(std::move(e));
         }
@@ -611,11 +608,7 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
             result.limitBytes = static_cast<std::size_t>(limit);
             if (limit > 0 && data.size() > static_cast<std::size_t>(limit)) {
                 // Magento: admin → an error is shown; storefront → silently not stored. Both logged.
-                SessionEvent e = event(EventType::SizeExceeded, time);
-                e.area = slot.area;
-                e.user = slot.user;
-                e.clientIp = slot.clientIp;
-                e.idHash = hash.toHex();
+                SessionEvent e = eventFor(EventType::SizeExceeded, time, hash, slot);
                 e.count = static_cast<std::int64_t>(data.size());
                 e.detail = "session size " + std::to_string(data.size()) + " bytes exceeds limit of " +
                            std::to_string(limit) + " bytes";
@@ -693,11 +686,7 @@ SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
         if (it == shard.sessions.end()) {
             error = SessionError::Unknown;
         } else {
-            SessionEvent e = event(EventType::Destroyed, now());
-            e.area = it->second.area;
-            e.user = it->second.user;
-            e.clientIp = it->second.clientIp;
-            e.idHash = hash.toHex();
+            SessionEvent e = eventFor(EventType::Destroyed, now(), hash, it->second);
             e.detail = std::string(reason);
             events.push_back(std::move(e));
             std::vector<StoreMutation> mutations;

@@ -322,6 +322,8 @@ private:
     bool durable(SessionStore::Ticket ticket);
     void publish(Events &events);
     SessionEvent event(EventType type, TimeMs now) const;
+    // An event about one session: its area, user, client IP and ID hash filled in.
+    SessionEvent eventFor(EventType type, TimeMs now, const IdHash &hash, const Slot &slot) const;
     TimeMs now() const;
 
     std::size_t purgeExpiredOfUser(const std::string &user, TimeMs now, Events &events,

@@ -36,10 +36,8 @@ public:
     virtual ServiceStatus serviceStatus() const = 0;
 
     virtual void policy(QObject *context, std::function<void(Policy)> done) = 0;
-    // Validates with the key table, persists, applies. A value below a recommended minimum comes
-    // back as ConfigError::BelowRecommendedMinimum unless confirmed.
-    virtual void setSetting(const std::string &path, const std::string &value, Confirmation confirmation,
-                            QObject *context, std::function<void(ConfigResult)> done) = 0;
+    // Validates with the key table (all or nothing), persists, applies. A value below a recommended
+    // minimum comes back as ConfigError::BelowRecommendedMinimum unless confirmed.
     virtual void setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
                              Confirmation confirmation, QObject *context,
                              std::function<void(ConfigResult)> done) = 0;

@@ -86,16 +86,6 @@ void EmbeddedAdminClient::policy(QObject *context, std::function<void(Policy)> d
         context, [this] { return m_runtime.engine().policy(); }, std::move(done));
 }
 
-void EmbeddedAdminClient::setSetting(const std::string &path, const std::string &value,
-                                     Confirmation confirmation, QObject *context,
-                                     std::function<void(ConfigResult)> done)
-{
-    run<ConfigResult>(
-        context,
-        [this, path, value, confirmation] { return m_runtime.setSetting(path, value, confirmation); },
-        std::move(done));
-}
-
 void EmbeddedAdminClient::setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
                                       Confirmation confirmation, QObject *context,
                                       std::function<void(ConfigResult)> done)

@@ -29,8 +29,6 @@ public:
     // The embedded session service, or why it could not start.
     void setService(service::SessionService *service, const QString &error);
     void policy(QObject *context, std::function<void(Policy)> done) override;
-    void setSetting(const std::string &path, const std::string &value, Confirmation confirmation,
-                    QObject *context, std::function<void(ConfigResult)> done) override;
     void setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
                      Confirmation confirmation, QObject *context,
                      std::function<void(ConfigResult)> done) override;

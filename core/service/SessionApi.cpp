@@ -63,6 +63,18 @@ Area areaFrom(const QJsonObject &body)
     return *area;
 }
 
+// The value of cookie `name` in the request's Cookie header(s); the first occurrence wins.
+std::optional<std::string> requestCookie(const Request &request, std::string_view name)
+{
+    for (const auto &[header, value] : request.headers) {
+        if (header != "cookie")
+            continue;
+        if (auto found = cookieValue(value, name))
+            return found;
+    }
+    return std::nullopt;
+}
+
 [[noreturn]] void methodNotAllowed(const char *allowed)
 {
     throw HttpError(405, "method_not_allowed", std::string("allowed: ") + allowed)
@@ -220,20 +232,15 @@ void SessionApi::invalidSession(const std::string &ip, bool countAsFailure)
     unauthorized("invalid_session", "no valid session");
 }
 
-std::string SessionApi::tokenOf(const Request &request, const std::string &ip)
+std::string SessionApi::tokenOf(const Request &request)
 {
     if (const auto authorization = request.header("authorization")) {
         if (auto token = sessionFromAuthorization(*authorization))
             return *token;
     }
-    for (const auto &[name, value] : request.headers) {
-        if (name != "cookie")
-            continue;
-        if (auto token = cookieValue(value, kSessionCookie))
-            return *token;
-    }
+    if (auto token = requestCookie(request, kSessionCookie))
+        return *token;
     // No credential at all is not a guess: do not count it against the address.
-    (void)ip;
     unauthorized("invalid_session", "no session cookie or Authorization: Session header");
 }
 
@@ -293,7 +300,7 @@ Response SessionApi::validate(const Request &request, const std::string &ip, boo
 {
     // nginx auth_request understands 2xx, 401 and 403 only.
     refuseIfBlocked(ip, forNginx ? 403 : 429);
-    const std::string token = tokenOf(request, ip);
+    const std::string token = tokenOf(request);
     const ValidateResult v = m_engine.validate(token);
     if (v.error != SessionError::None)
         invalidSession(ip, v.error != SessionError::Expired);
@@ -310,7 +317,7 @@ Response SessionApi::validate(const Request &request, const std::string &ip, boo
 Response SessionApi::rotate(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
-    const RotateResult r = m_engine.rotate(tokenOf(request, ip));
+    const RotateResult r = m_engine.rotate(tokenOf(request));
     if (r.error == SessionError::StoreUnavailable)
         storeUnavailable();
     if (r.error != SessionError::None)
@@ -321,7 +328,7 @@ Response SessionApi::rotate(const Request &request, const std::string &ip)
 Response SessionApi::getData(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
-    const GetDataResult r = m_engine.getData(tokenOf(request, ip));
+    const GetDataResult r = m_engine.getData(tokenOf(request));
     if (r.error != SessionError::None)
         invalidSession(ip, r.error != SessionError::Expired);
     Response response;
@@ -334,7 +341,7 @@ Response SessionApi::getData(const Request &request, const std::string &ip)
 Response SessionApi::putData(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
-    const SetDataResult r = m_engine.setData(tokenOf(request, ip), request.body);
+    const SetDataResult r = m_engine.setData(tokenOf(request), request.body);
     if (r.error == SessionError::SizeExceeded) {
         // Magento admin behaviour: an error the user sees.
         throw HttpError(413, "session_size_exceeded",
@@ -356,7 +363,7 @@ Response SessionApi::putData(const Request &request, const std::string &ip)
 Response SessionApi::destroy(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
-    const SessionError e = m_engine.destroy(tokenOf(request, ip));
+    const SessionError e = m_engine.destroy(tokenOf(request));
     if (e == SessionError::StoreUnavailable)
         storeUnavailable();
     if (e == SessionError::Malformed || e == SessionError::Unknown)
@@ -371,7 +378,7 @@ Response SessionApi::destroy(const Request &request, const std::string &ip)
 Response SessionApi::logoutOthers(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
-    const ValidateResult v = m_engine.validate(tokenOf(request, ip));
+    const ValidateResult v = m_engine.validate(tokenOf(request));
     if (v.error != SessionError::None)
         invalidSession(ip, v.error != SessionError::Expired);
     // Force logout after a password change: every session of the user but this one.
@@ -391,13 +398,7 @@ Response SessionApi::startAuthentication(const Request &request, const std::stri
         throw HttpError(429, "rate_limited", "too many login flows started from this address; slow down")
             .withHeader("Retry-After", "1");
     }
-    std::string root;
-    for (const auto &[name, value] : request.headers) {
-        if (name == "cookie") {
-            if (auto v = cookieValue(value, kAuthCookie))
-                root = *v;
-        }
-    }
+    const std::string root = requestCookie(request, kAuthCookie).value_or("");
     const AuthStartResult r = m_engine.startAuthentication(root, ip);
     if (r.error == SessionError::StoreUnavailable)
         storeUnavailable();
@@ -425,13 +426,8 @@ Response SessionApi::completeAuthentication(const Request &request, const std::s
         request.body, {"tab_id", "user", "area", "remember_me", "client_ip", "user_agent", "root_id"});
     const std::string ip = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
     refuseIfBlocked(ip, 429);
-    std::string root = JsonBody::optionalString(body, "root_id", 64).value_or("");
-    for (const auto &[name, value] : request.headers) {
-        if (root.empty() && name == "cookie") {
-            if (auto v = cookieValue(value, kAuthCookie))
-                root = *v;
-        }
-    }
+    const std::string root = JsonBody::optionalString(body, "root_id", 64)
+                                 .value_or(requestCookie(request, kAuthCookie).value_or(""));
     CreateParams params;
     params.user = JsonBody::requiredString(body, "user", kMaxUserBytes);
     params.area = areaFrom(body);

@@ -44,7 +44,7 @@ private:
     http::Response startAuthentication(const http::Request &request, const std::string &ip);
     http::Response completeAuthentication(const http::Request &request, const std::string &ip);
 
-    std::string tokenOf(const http::Request &request, const std::string &ip);
+    static std::string tokenOf(const http::Request &request);
     void refuseIfBlocked(const std::string &ip, int status);
     [[noreturn]] void invalidSession(const std::string &ip, bool countAsFailure);
     http::Response issued(int status, const std::string &token, const SessionInfo &info);
