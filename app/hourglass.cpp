@@ -1,5 +1,6 @@
 // hourglass: the administration console, running the session service embedded.
 
+#include "AdminConnection.h"
 #include "DataDirectory.h"
 #include "EmbeddedAdminClient.h"
 #include "MainWindow.h"
@@ -11,9 +12,12 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QMessageBox>
+#include <QTimer>
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <unistd.h>
 
 using namespace hourglass;
@@ -45,6 +49,40 @@ int execHeadless(int argc, char *argv[])
     return 1;
 }
 
+// Shows each page in turn, gives it time to load and chart, saves it as <dir>/<page>.png, then quits.
+void takeScreenshots(ui::MainWindow &window, const QString &directory)
+{
+    QDir().mkpath(directory);
+    static const QStringList pages = {
+        QStringLiteral("sessionManagementPage"), QStringLiteral("securityPage"),
+        QStringLiteral("authenticationSessionsPage"), QStringLiteral("sessionsPage"),
+        QStringLiteral("securityEventsPage"), QStringLiteral("servicePage")};
+    constexpr int kSettleMs = 2500;
+    auto index = std::make_shared<int>(0);
+    auto next = std::make_shared<std::function<void()>>();
+    *next = [&window, directory, index, next] {
+        if (*index > 0) {
+            const QString name = pages.at(*index - 1);
+            const QString file = directory + QLatin1Char('/') + name + QStringLiteral(".png");
+            if (!window.grab().save(file))
+                std::fprintf(stderr, "hourglass: cannot write %s\n", qPrintable(file));
+            else
+                std::printf("%s\n", qPrintable(file));
+        }
+        if (*index == pages.size()) {
+            *next = nullptr;
+            QApplication::quit();
+            return;
+        }
+        window.showPage(pages.at((*index)++));
+        QTimer::singleShot(kSettleMs, &window, [next] {
+            if (*next)
+                (*next)();
+        });
+    };
+    QTimer::singleShot(kSettleMs, &window, [next] { (*next)(); });
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -71,7 +109,11 @@ int main(int argc, char *argv[])
     const QCommandLineOption pageOption(QStringLiteral("page"),
                                         QApplication::translate("main", "Page to open (its object name)."),
                                         QStringLiteral("name"));
-    parser.addOptions({dataDirOption, pageOption});
+    const QCommandLineOption screenshotsOption(
+        QStringLiteral("screenshots"),
+        QApplication::translate("main", "Save a screenshot of every page into this directory, then quit."),
+        QStringLiteral("dir"));
+    parser.addOptions({dataDirOption, pageOption, screenshotsOption});
     parser.process(app);
 
     Runtime::Options options;
@@ -96,10 +138,13 @@ int main(int argc, char *argv[])
 
     EmbeddedAdminClient client(*runtime);
     client.setService(sessionService.get(), serviceError);
-    ui::MainWindow window(client);
+    AdminConnection connection(&client);
+    ui::MainWindow window(connection);
     if (parser.isSet(pageOption))
         window.showPage(parser.value(pageOption));
     window.show();
+    if (parser.isSet(screenshotsOption))
+        takeScreenshots(window, parser.value(screenshotsOption));
     const int rc = QApplication::exec();
     client.waitForIdle();
     client.setService(nullptr, {});

@@ -754,7 +754,14 @@ std::optional<SessionInfo> SessionEngine::find(const IdHash &hash) const
 
 SessionPage SessionEngine::list(const SessionQuery &query) const
 {
-    std::vector<SessionInfo> matches;
+    // Matching sessions are first collected as small keys (creation time, hash), so that a page of
+    // 1,000,000 sessions sorts 40-byte keys and copies only the rows it returns.
+    struct Key
+    {
+        TimeMs createdMs;
+        IdHash hash;
+    };
+    std::vector<Key> matches;
     const auto matchesQuery = [&](const Slot &slot) {
         if (query.area && slot.area != *query.area)
             return false;
@@ -781,19 +788,21 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
             std::lock_guard lock(shard.mutex);
             auto it = shard.sessions.find(hash);
             if (it != shard.sessions.end() && matchesQuery(it->second))
-                matches.push_back(infoOf(hash, it->second, shard));
+                matches.push_back({it->second.createdMs, hash});
         }
     } else {
         for (const auto &shard : m_shards) {
             std::lock_guard lock(shard->mutex);
+            if (!query.area && query.clientIp.empty() && query.text.empty())
+                matches.reserve(matches.size() + shard->sessions.size());
             for (const auto &[hash, slot] : shard->sessions) {
                 if (matchesQuery(slot))
-                    matches.push_back(infoOf(hash, slot, *shard));
+                    matches.push_back({slot.createdMs, hash});
             }
         }
     }
     // Newest first; ties broken by hash so that pages are stable.
-    const auto newerFirst = [](const SessionInfo &a, const SessionInfo &b) {
+    const auto newerFirst = [](const Key &a, const Key &b) {
         if (a.createdMs != b.createdMs)
             return a.createdMs > b.createdMs;
         return a.hash.bytes() < b.hash.bytes();
@@ -803,10 +812,21 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
     if (query.offset >= matches.size())
         return page;
     const std::size_t end = std::min(matches.size(), query.offset + query.limit);
-    std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(end), matches.end(),
-                      newerFirst);
-    page.rows.assign(std::make_move_iterator(matches.begin() + static_cast<std::ptrdiff_t>(query.offset)),
-                     std::make_move_iterator(matches.begin() + static_cast<std::ptrdiff_t>(end)));
+    const auto first = matches.begin() + static_cast<std::ptrdiff_t>(query.offset);
+    const auto last = matches.begin() + static_cast<std::ptrdiff_t>(end);
+    // Only the keys up to the page's end are ordered: O(n) selection, then O(k log k).
+    std::nth_element(matches.begin(), first, matches.end(), newerFirst);
+    std::nth_element(first, last - 1, matches.end(), newerFirst);
+    std::sort(first, last, newerFirst);
+    page.rows.reserve(end - query.offset);
+    for (auto it = first; it != last; ++it) {
+        Shard &shard = shardFor(it->hash);
+        std::lock_guard lock(shard.mutex);
+        // A session that ended since it was matched is left out of this page.
+        if (auto found = shard.sessions.find(it->hash); found != shard.sessions.end())
+            page.rows.push_back(infoOf(it->hash, found->second, shard));
+    }
+    fillSubSessions(page.rows);
     return page;
 }
 
@@ -963,7 +983,35 @@ CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenTex
         return result;
     }
     // A finished login flow becomes a user session with a fresh identifier.
-    return create(params);
+    CreateResult created = create(params);
+    if (created.error == SessionError::None) {
+        std::lock_guard lock(m_authMutex);
+        if (auto it = m_authRoots.find(token->hash()); it != m_authRoots.end()) {
+            constexpr std::size_t kMaxLinkedSessions = 64;
+            auto &sessions = it->second.sessions;
+            if (sessions.size() == kMaxLinkedSessions)
+                sessions.erase(sessions.begin());
+            sessions.push_back(created.info.hash);
+            created.info.subSessions = it->second.record.tabs.size();
+        }
+    }
+    return created;
+}
+
+void SessionEngine::fillSubSessions(std::vector<SessionInfo> &rows) const
+{
+    std::lock_guard lock(m_authMutex);
+    if (m_authRoots.empty() || rows.empty())
+        return;
+    std::unordered_map<IdHash, std::size_t, IdHashHasher> tabsBySession;
+    for (const auto &[hash, root] : m_authRoots) {
+        for (const IdHash &session : root.sessions)
+            tabsBySession[session] = root.record.tabs.size();
+    }
+    for (SessionInfo &row : rows) {
+        if (auto it = tabsBySession.find(row.hash); it != tabsBySession.end())
+            row.subSessions = it->second;
+    }
 }
 
 SessionError SessionEngine::cancelAuthentication(std::string_view rootTokenText, std::string_view tabId)
@@ -1270,7 +1318,7 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             m_authTabs += record.tabs.size();
             m_authHeap.push_back({due, record.hash});
             const IdHash hash = record.hash;
-            m_authRoots.emplace(hash, AuthRoot{std::move(record)});
+            m_authRoots.emplace(hash, AuthRoot{std::move(record), {}});
         });
     const auto cmp = [](const auto &a, const auto &b) {
         return heapGreater(a, b);

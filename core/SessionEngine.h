@@ -69,6 +69,9 @@ struct SessionInfo
     TimeMs idleDeadlineMs = 0;     // sliding horizon (idle timeout or remember-me period)
     TimeMs absoluteDeadlineMs = 0; // kNoDeadline when the maximum timeout is disabled
     TimeMs expiresAtMs = 0;        // min of the two
+    // Login flows still open in other tabs of the browser this session logged in from (its
+    // authentication sub-sessions); kept in memory only, so 0 after a restart.
+    std::size_t subSessions = 0;
 
     static constexpr TimeMs kNoDeadline = INT64_MAX;
 };
@@ -299,6 +302,8 @@ private:
     struct AuthRoot
     {
         AuthRootRecord record;
+        // User sessions whose login completed in one of this browser's tabs (bounded).
+        std::vector<IdHash> sessions;
     };
 
     using Events = std::vector<SessionEvent>;
@@ -309,6 +314,7 @@ private:
     static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRules &rules);
     static TimeMs expiresAt(const Slot &slot, const ExpiryRules &rules);
     SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
+    void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
     static void heapPush(Shard &shard, HeapEntry entry);
     void rebuildHeap(Shard &shard);

@@ -2,9 +2,11 @@
 
 #include "AdminClient.h"
 #include "pages/AuthenticationSessionsPage.h"
+#include "pages/SecurityEventsPage.h"
 #include "pages/SecurityPage.h"
 #include "pages/ServicePage.h"
 #include "pages/SessionManagementPage.h"
+#include "pages/SessionsPage.h"
 
 #include <QCloseEvent>
 #include <QHeaderView>
@@ -62,6 +64,8 @@ MainWindow::MainWindow(AdminClient &client, QWidget *parent) : QMainWindow(paren
               tr("System"));
     addPage(system, tr("Security"), new SecurityPage(m_client));
     addPage(nullptr, tr("Authentication Sessions"), new AuthenticationSessionsPage(m_client));
+    addPage(nullptr, tr("Sessions"), new SessionsPage(m_client));
+    addPage(nullptr, tr("Security Events"), new SecurityEventsPage(m_client));
     addPage(nullptr, tr("Service"), new ServicePage(m_client));
     m_navigationTreeWidget->expandAll();
 
@@ -72,6 +76,9 @@ MainWindow::MainWindow(AdminClient &client, QWidget *parent) : QMainWindow(paren
     m_navigationTreeWidget->setCurrentItem(first);
 
     statusBar()->showMessage(m_client.describe());
+    connect(&m_client, &AdminClient::failed, this, [this](const QString &message) {
+        statusBar()->showMessage(tr("Request failed: %1").arg(message), 10000);
+    });
 
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray()))

@@ -39,21 +39,93 @@ ServiceStatus EmbeddedAdminClient::serviceStatus() const
 {
     ServiceStatus s;
     s.dataDir = m_runtime.dataDirectory().root();
+    std::lock_guard lock(m_serviceMutex);
     s.error = m_serviceError;
     if (m_service) {
         s.url = QString::fromStdString(m_service->url());
         s.running = !s.url.isEmpty();
         s.tls = s.url.startsWith(QLatin1String("https:"));
         s.adminToken = QString::fromStdString(m_service->adminToken());
+        if (s.tls)
+            s.tlsCertificate = QString::fromStdString(m_service->options().server.tlsCertificateFile);
     }
     return s;
 }
 
 void EmbeddedAdminClient::setService(service::SessionService *service, const QString &error)
 {
-    m_service = service;
-    m_serviceError = error;
+    {
+        std::lock_guard lock(m_serviceMutex);
+        m_service = service;
+        m_serviceError = error;
+    }
     Q_EMIT changed();
+}
+
+bool EmbeddedAdminClient::canControlService() const
+{
+    std::lock_guard lock(m_serviceMutex);
+    return m_service != nullptr;
+}
+
+void EmbeddedAdminClient::setServiceRunning(bool running, QObject *context, std::function<void(QString)> done)
+{
+    run<QString>(
+        context,
+        [this, running] {
+            std::lock_guard lock(m_serviceMutex);
+            if (!m_service)
+                return tr("There is no embedded service.");
+            QString error;
+            if (running && m_service->url().empty()) {
+                if (!m_service->start(&error))
+                    m_serviceError = error;
+                else
+                    m_serviceError.clear();
+            } else if (!running) {
+                m_service->stop();
+                m_serviceError = tr("stopped from the console");
+            }
+            return error;
+        },
+        [this, done = std::move(done)](QString error) {
+            Q_EMIT changed();
+            done(error);
+        });
+}
+
+void EmbeddedAdminClient::events(std::uint64_t after, std::size_t limit, QObject *context,
+                                 std::function<void(std::vector<SessionEvent>)> done)
+{
+    run<std::vector<SessionEvent>>(
+        context, [this, after, limit] { return m_runtime.events().since(after, limit); }, std::move(done));
+}
+
+void EmbeddedAdminClient::blockedAddresses(QObject *context, std::function<void(std::vector<BlockedAddress>)> done)
+{
+    run<std::vector<BlockedAddress>>(
+        context,
+        [this] {
+            std::vector<BlockedAddress> list;
+            std::lock_guard lock(m_serviceMutex);
+            if (m_service && m_service->hasGuard()) {
+                for (const service::AnomalyGuard::Blocked &b : m_service->guard().blocked())
+                    list.push_back({b.ip, b.untilMs, b.failures});
+            }
+            return list;
+        },
+        std::move(done));
+}
+
+void EmbeddedAdminClient::unblockAddress(const std::string &ip, QObject *context, std::function<void(bool)> done)
+{
+    run<bool>(
+        context,
+        [this, ip] {
+            std::lock_guard lock(m_serviceMutex);
+            return m_service && m_service->hasGuard() && m_service->unblock(ip);
+        },
+        std::move(done));
 }
 
 void EmbeddedAdminClient::waitForIdle()

@@ -5,6 +5,8 @@
 #include <QThreadPool>
 #include <QTimer>
 
+#include <mutex>
+
 namespace hourglass {
 
 class Runtime;
@@ -39,6 +41,12 @@ public:
     void forceLogout(const std::string &user, std::optional<IdHash> except, QObject *context,
                      std::function<void(std::size_t)> done) override;
     void authStats(QObject *context, std::function<void(AuthSessionStats)> done) override;
+    void events(std::uint64_t after, std::size_t limit, QObject *context,
+                std::function<void(std::vector<SessionEvent>)> done) override;
+    void blockedAddresses(QObject *context, std::function<void(std::vector<BlockedAddress>)> done) override;
+    void unblockAddress(const std::string &ip, QObject *context, std::function<void(bool)> done) override;
+    bool canControlService() const override;
+    void setServiceRunning(bool running, QObject *context, std::function<void(QString)> done) override;
 
     // Waits for every call in flight (tests, shutdown).
     void waitForIdle();
@@ -51,6 +59,8 @@ private:
     QThreadPool m_pool;
     QTimer m_throttle;
     std::uint64_t m_seenGeneration = 0;
+    // The service is started and stopped on the pool while other calls may read its guard.
+    mutable std::mutex m_serviceMutex;
     service::SessionService *m_service = nullptr;
     QString m_serviceError;
 };

@@ -107,10 +107,38 @@ Response AdminApi::handle(const Request &request, http::RequestContext &)
     throw HttpError(404, "not_found", "no such admin endpoint or method");
 }
 
+QJsonObject AdminApi::countersJson(const EngineCounters &c)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("active_admin"), qint64(c.active[0]));
+    o.insert(QStringLiteral("active_storefront"), qint64(c.active[1]));
+    o.insert(QStringLiteral("created"), qint64(c.created));
+    o.insert(QStringLiteral("validations"), qint64(c.validations));
+    o.insert(QStringLiteral("rejected_malformed"), qint64(c.rejectedMalformed));
+    o.insert(QStringLiteral("rejected_unknown"), qint64(c.rejectedUnknown));
+    o.insert(QStringLiteral("rejected_expired"), qint64(c.rejectedExpired));
+    o.insert(QStringLiteral("rejected_limit"), qint64(c.rejectedLimit));
+    o.insert(QStringLiteral("expired"), qint64(c.expired));
+    o.insert(QStringLiteral("destroyed"), qint64(c.destroyed));
+    o.insert(QStringLiteral("rotated"), qint64(c.rotated));
+    o.insert(QStringLiteral("forced_logouts"), qint64(c.forcedLogouts));
+    o.insert(QStringLiteral("size_exceeded"), qint64(c.sizeExceeded));
+    o.insert(QStringLiteral("evicted_auth_tabs"), qint64(c.evictedAuthTabs));
+    return o;
+}
+
 Response AdminApi::status()
 {
     const EngineCounters c = m_runtime.engine().counters();
+    const AuthSessionStats auth = m_runtime.engine().authStats();
     QJsonObject o;
+    o.insert(QStringLiteral("generation"), qint64(m_runtime.engine().changeGeneration()));
+    o.insert(QStringLiteral("counters"), countersJson(c));
+    QJsonObject authJson;
+    authJson.insert(QStringLiteral("roots"), qint64(auth.roots));
+    authJson.insert(QStringLiteral("tabs"), qint64(auth.tabs));
+    authJson.insert(QStringLiteral("estimated_bytes"), qint64(auth.estimatedBytes));
+    o.insert(QStringLiteral("auth_sessions"), authJson);
     o.insert(QStringLiteral("version"), QStringLiteral(HOURGLASS_VERSION));
     o.insert(QStringLiteral("data_dir"), m_runtime.dataDirectory().root());
     o.insert(QStringLiteral("store"), q(m_runtime.store().describe()));
@@ -250,16 +278,23 @@ Response AdminApi::blockedIps()
     return Response::json(200, JsonBody::serialize(o));
 }
 
-Response AdminApi::unblock(const std::string &ip)
+bool AdminApi::unblockAddress(AnomalyGuard &guard, EventHub &events, const std::string &ip)
 {
-    if (!m_guard.unblock(ip))
-        throw HttpError(404, "not_found", "that address is not blocked");
+    if (!guard.unblock(ip))
+        return false;
     SessionEvent e;
     e.type = EventType::IpUnblocked;
     e.timeMs = SystemClock::instance().nowMs();
     e.clientIp = ip;
     e.detail = "unblocked by administrator";
-    m_runtime.events().publish(e);
+    events.publish(e);
+    return true;
+}
+
+Response AdminApi::unblock(const std::string &ip)
+{
+    if (!unblockAddress(m_guard, m_runtime.events(), ip))
+        throw HttpError(404, "not_found", "that address is not blocked");
     return Response::json(200, R"({"unblocked":true})");
 }
 

@@ -5,8 +5,12 @@
 #include <functional>
 #include <string>
 
+#include <QJsonObject>
+
 namespace hourglass {
+class EventHub;
 class Runtime;
+struct EngineCounters;
 }
 
 namespace hourglass::service {
@@ -25,6 +29,10 @@ public:
     bool handles(const http::Request &request) const;
     bool mayBlock(const http::Request &request) const;
     http::Response handle(const http::Request &request, http::RequestContext &context);
+
+    // Lifts a block and records an ip-unblocked event; false when the address was not blocked.
+    static bool unblockAddress(AnomalyGuard &guard, EventHub &events, const std::string &ip);
+    static QJsonObject countersJson(const EngineCounters &counters);
 
 private:
     void authorize(const http::Request &request) const;

@@ -158,6 +158,7 @@ QJsonObject SessionApi::sessionJson(const SessionInfo &info)
                                                          : QJsonValue(qint64(info.absoluteDeadlineMs)));
     o.insert(QStringLiteral("expires_ms"), qint64(info.expiresAtMs));
     o.insert(QStringLiteral("data_size"), qint64(info.dataSize));
+    o.insert(QStringLiteral("sub_sessions"), qint64(info.subSessions));
     return o;
 }
 

@@ -243,6 +243,11 @@ void SessionService::stop()
     QFile::remove(serviceFile(m_runtime));
 }
 
+bool SessionService::unblock(const std::string &ip)
+{
+    return m_guard && AdminApi::unblockAddress(*m_guard, m_runtime.events(), ip);
+}
+
 std::string SessionService::url() const
 {
     return m_server ? m_server->url() : std::string();

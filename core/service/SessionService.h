@@ -48,7 +48,11 @@ public:
     std::string url() const;
     std::uint16_t port() const;
     const std::string &adminToken() const { return m_adminToken; }
+    // The guard exists once the service has started (it survives stop() until the next start()).
+    bool hasGuard() const { return m_guard != nullptr; }
     AnomalyGuard &guard() { return *m_guard; }
+    bool unblock(const std::string &ip);
+    const Options &options() const { return m_options; }
     ServiceMetrics &metrics() { return m_metrics; }
 
     // Reads (creating on first start, mode 0600) the admin token of a data directory.
