@@ -54,9 +54,9 @@ void takeScreenshots(ui::MainWindow &window, const QString &directory)
 {
     QDir().mkpath(directory);
     static const QStringList pages = {
-        QStringLiteral("sessionManagementPage"), QStringLiteral("securityPage"),
+        QStringLiteral("sessionManagementPage"),      QStringLiteral("securityPage"),
         QStringLiteral("authenticationSessionsPage"), QStringLiteral("sessionsPage"),
-        QStringLiteral("securityEventsPage"), QStringLiteral("servicePage")};
+        QStringLiteral("securityEventsPage"),         QStringLiteral("servicePage")};
     constexpr int kSettleMs = 2500;
     auto index = std::make_shared<int>(0);
     auto next = std::make_shared<std::function<void()>>();

@@ -55,15 +55,17 @@ MainWindow::MainWindow(AdminClient &client, QWidget *parent) : QMainWindow(paren
     };
     // Login & Registration › Login Security › Session Management (WSO2 Identity Server / Asgardeo)
     QTreeWidgetItem *loginSecurity = group(group(nullptr, tr("Login & Registration")), tr("Login Security"));
-    QTreeWidgetItem *first =
-        addPage(loginSecurity, tr("Session Management"), new SessionManagementPage(m_client));
+    auto *sessionManagement = new SessionManagementPage(m_client);
+    QTreeWidgetItem *first = addPage(loginSecurity, tr("Session Management"), sessionManagement);
     // Stores › Settings › Configuration › Advanced › System › Security (Magento)
     QTreeWidgetItem *system =
         group(group(group(group(group(nullptr, tr("Stores")), tr("Settings")), tr("Configuration")),
                     tr("Advanced")),
               tr("System"));
-    addPage(system, tr("Security"), new SecurityPage(m_client));
-    addPage(nullptr, tr("Authentication Sessions"), new AuthenticationSessionsPage(m_client));
+    auto *security = new SecurityPage(m_client);
+    addPage(system, tr("Security"), security);
+    auto *authenticationSessions = new AuthenticationSessionsPage(m_client);
+    addPage(nullptr, tr("Authentication Sessions"), authenticationSessions);
     addPage(nullptr, tr("Sessions"), new SessionsPage(m_client));
     addPage(nullptr, tr("Security Events"), new SecurityEventsPage(m_client));
     addPage(nullptr, tr("Service"), new ServicePage(m_client));
@@ -76,6 +78,21 @@ MainWindow::MainWindow(AdminClient &client, QWidget *parent) : QMainWindow(paren
     m_navigationTreeWidget->setCurrentItem(first);
 
     statusBar()->showMessage(m_client.describe());
+    // When the console switches to another service (Service page), the settings pages show that
+    // service's values. Within one service they reload only after their own saves, never over
+    // what the admin is typing.
+    m_service = m_client.describe();
+    connect(&m_client, &AdminClient::changed, this,
+            [this, sessionManagement, security, authenticationSessions] {
+                const QString service = m_client.describe();
+                if (service == m_service)
+                    return;
+                m_service = service;
+                statusBar()->showMessage(service);
+                sessionManagement->reload();
+                security->reload();
+                authenticationSessions->reload();
+            });
     connect(&m_client, &AdminClient::failed, this, [this](const QString &message) {
         statusBar()->showMessage(tr("Request failed: %1").arg(message), 10000);
     });

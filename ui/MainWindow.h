@@ -34,6 +34,7 @@ private:
     AdminClient &m_client;
     QTreeWidget *m_navigationTreeWidget;
     QStackedWidget *m_pagesStackedWidget;
+    QString m_service; // describe() of the service the pages show
 };
 
 } // namespace hourglass::ui

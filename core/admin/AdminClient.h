@@ -62,7 +62,8 @@ public:
     // Events with a sequence number above `after`, oldest first.
     virtual void events(std::uint64_t after, std::size_t limit, QObject *context,
                         std::function<void(std::vector<SessionEvent>)> done) = 0;
-    virtual void blockedAddresses(QObject *context, std::function<void(std::vector<BlockedAddress>)> done) = 0;
+    virtual void blockedAddresses(QObject *context,
+                                  std::function<void(std::vector<BlockedAddress>)> done) = 0;
     // Lifts a block now (recorded as an ip-unblocked event); false when the address was not blocked.
     virtual void unblockAddress(const std::string &ip, QObject *context, std::function<void(bool)> done) = 0;
 

@@ -40,13 +40,14 @@ void AdminConnection::connectRemote(const QUrl &url, const QString &token, QObje
     RemoteAdminClient *candidate = m_pending.get();
     // A failure while probing comes as failed() (network) or as an error status.
     const auto failure = std::make_shared<QMetaObject::Connection>();
-    *failure = connect(candidate, &AdminClient::failed, context, [this, candidate, done, failure](const QString &message) {
-        disconnect(*failure);
-        if (m_pending.get() == candidate) {
-            m_pending.release()->deleteLater();
-            done(message);
-        }
-    });
+    *failure = connect(candidate, &AdminClient::failed, context,
+                       [this, candidate, done, failure](const QString &message) {
+                           disconnect(*failure);
+                           if (m_pending.get() == candidate) {
+                               m_pending.release()->deleteLater();
+                               done(message);
+                           }
+                       });
     candidate->probe(context, [this, candidate, done, failure](const QString &error) {
         disconnect(*failure);
         if (m_pending.get() != candidate)
@@ -97,7 +98,8 @@ void AdminConnection::policy(QObject *context, std::function<void(Policy)> done)
 }
 
 void AdminConnection::setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
-                                  Confirmation confirmation, QObject *context, std::function<void(ConfigResult)> done)
+                                  Confirmation confirmation, QObject *context,
+                                  std::function<void(ConfigResult)> done)
 {
     current().setSettings(entries, confirmation, context, std::move(done));
 }
@@ -107,7 +109,8 @@ void AdminConnection::counters(QObject *context, std::function<void(EngineCounte
     current().counters(context, std::move(done));
 }
 
-void AdminConnection::listSessions(const SessionQuery &query, QObject *context, std::function<void(SessionPage)> done)
+void AdminConnection::listSessions(const SessionQuery &query, QObject *context,
+                                   std::function<void(SessionPage)> done)
 {
     current().listSessions(query, context, std::move(done));
 }
@@ -134,7 +137,8 @@ void AdminConnection::events(std::uint64_t after, std::size_t limit, QObject *co
     current().events(after, limit, context, std::move(done));
 }
 
-void AdminConnection::blockedAddresses(QObject *context, std::function<void(std::vector<BlockedAddress>)> done)
+void AdminConnection::blockedAddresses(QObject *context,
+                                       std::function<void(std::vector<BlockedAddress>)> done)
 {
     current().blockedAddresses(context, std::move(done));
 }

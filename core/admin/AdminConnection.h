@@ -25,7 +25,8 @@ public:
 
     // Connects to hourglassd at url with its admin token; done receives "" once the service
     // answered (the connection is then in use) or why it could not be used (nothing changes).
-    void connectRemote(const QUrl &url, const QString &token, QObject *context, std::function<void(QString)> done);
+    void connectRemote(const QUrl &url, const QString &token, QObject *context,
+                       std::function<void(QString)> done);
     void useLocal();
     bool isRemote() const { return m_remote != nullptr; }
     bool hasLocal() const { return m_local != nullptr; }

@@ -101,7 +101,8 @@ void EmbeddedAdminClient::events(std::uint64_t after, std::size_t limit, QObject
         context, [this, after, limit] { return m_runtime.events().since(after, limit); }, std::move(done));
 }
 
-void EmbeddedAdminClient::blockedAddresses(QObject *context, std::function<void(std::vector<BlockedAddress>)> done)
+void EmbeddedAdminClient::blockedAddresses(QObject *context,
+                                           std::function<void(std::vector<BlockedAddress>)> done)
 {
     run<std::vector<BlockedAddress>>(
         context,
@@ -117,7 +118,8 @@ void EmbeddedAdminClient::blockedAddresses(QObject *context, std::function<void(
         std::move(done));
 }
 
-void EmbeddedAdminClient::unblockAddress(const std::string &ip, QObject *context, std::function<void(bool)> done)
+void EmbeddedAdminClient::unblockAddress(const std::string &ip, QObject *context,
+                                         std::function<void(bool)> done)
 {
     run<bool>(
         context,

@@ -109,15 +109,18 @@ namespace {
 QString errorMessage(int status, const QJsonObject &json)
 {
     const QString message = json.value(QStringLiteral("message")).toString();
-    return QStringLiteral("HTTP %1: %2").arg(status).arg(message.isEmpty() ? QStringLiteral("no message") : message);
+    return QStringLiteral("HTTP %1: %2")
+        .arg(status)
+        .arg(message.isEmpty() ? QStringLiteral("no message") : message);
 }
 } // namespace
 
 void RemoteAdminClient::probe(QObject *context, std::function<void(QString)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/status"), {}, context, [done = std::move(done)](int status, QJsonObject json) {
-        done(status == 200 ? QString() : errorMessage(status, json));
-    });
+    send("GET", QStringLiteral("/admin/v1/status"), {}, context,
+         [done = std::move(done)](int status, QJsonObject json) {
+             done(status == 200 ? QString() : errorMessage(status, json));
+         });
 }
 
 void RemoteAdminClient::poll()
@@ -147,7 +150,8 @@ void RemoteAdminClient::poll()
             m_status.error = status == 0 ? reply->errorString() : errorMessage(status, json);
         }
         const qint64 generation = json.value(QStringLiteral("generation")).toInteger(-1);
-        if (wasRunning != m_status.running || previousError != m_status.error || generation != m_seenGeneration) {
+        if (wasRunning != m_status.running || previousError != m_status.error ||
+            generation != m_seenGeneration) {
             m_seenGeneration = generation;
             Q_EMIT changed();
         }
@@ -156,34 +160,67 @@ void RemoteAdminClient::poll()
 
 void RemoteAdminClient::policy(QObject *context, std::function<void(Policy)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/policy"), {}, context, [this, done = std::move(done)](int status, QJsonObject json) {
-        Policy policy;
-        QString error;
-        if (status != 200)
-            error = errorMessage(status, json);
-        else if (!ConfigFile::settingsFromJson(json.value(QStringLiteral("settings")).toObject(), policy, &error))
-            error = tr("the service sent settings this console does not understand: %1").arg(error);
-        if (!error.isEmpty()) {
-            Q_EMIT failed(error);
-            return;
-        }
-        done(policy);
-    });
+    send("GET", QStringLiteral("/admin/v1/policy"), {}, context,
+         [this, done = std::move(done)](int status, QJsonObject json) {
+             Policy policy;
+             QString error;
+             if (status != 200)
+                 error = errorMessage(status, json);
+             else if (!ConfigFile::settingsFromJson(json.value(QStringLiteral("settings")).toObject(), policy,
+                                                    &error))
+                 error = tr("the service sent settings this console does not understand: %1").arg(error);
+             if (!error.isEmpty()) {
+                 Q_EMIT failed(error);
+                 return;
+             }
+             done(policy);
+         });
 }
 
 void RemoteAdminClient::setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
-                                    Confirmation confirmation, QObject *context, std::function<void(ConfigResult)> done)
+                                    Confirmation confirmation, QObject *context,
+                                    std::function<void(ConfigResult)> done)
 {
-    // Values travel as the strings the admin typed: the service validates them with the same key
-    // table as the embedded engine, so errors and messages are identical.
+    // The text the admin typed is parsed here with the key table (the same parser the embedded
+    // engine uses) into the typed JSON the admin API takes; the service then checks bounds and the
+    // rules spanning several keys. A value that does not parse never leaves the console.
     QJsonObject settings;
-    for (const auto &[path, value] : entries)
-        settings.insert(QString::fromStdString(path), QString::fromStdString(value));
+    for (const auto &[path, text] : entries) {
+        const SettingKey *key = SettingsSchema::find(path);
+        if (!key) {
+            ConfigResult unknown;
+            unknown.error = ConfigError::UnknownKey;
+            unknown.path = path;
+            unknown.message = "unknown setting '" + path + "'";
+            QMetaObject::invokeMethod(
+                context, [done, unknown] { done(unknown); }, Qt::QueuedConnection);
+            return;
+        }
+        ConfigResult parsed = SettingsSchema::parse(*key, text);
+        if (!parsed.ok()) {
+            parsed.path = path;
+            QMetaObject::invokeMethod(
+                context, [done, parsed] { done(parsed); }, Qt::QueuedConnection);
+            return;
+        }
+        const QString name = QString::fromStdString(path);
+        switch (key->type) {
+        case SettingType::Boolean:
+            settings.insert(name, parsed.value != 0);
+            break;
+        case SettingType::Choice:
+            settings.insert(name, QString::fromStdString(SettingsSchema::format(*key, parsed.value)));
+            break;
+        case SettingType::Integer:
+            settings.insert(name, qint64(parsed.value));
+            break;
+        }
+    }
     QJsonObject body;
     body.insert(QStringLiteral("settings"), settings);
     body.insert(QStringLiteral("confirm"), confirmation == Confirmation::Confirmed);
-    send("PUT", QStringLiteral("/admin/v1/policy"), QJsonDocument(body).toJson(QJsonDocument::Compact), context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
+    send("PUT", QStringLiteral("/admin/v1/policy"), QJsonDocument(body).toJson(QJsonDocument::Compact),
+         context, [this, done = std::move(done)](int status, QJsonObject json) {
              ConfigResult result;
              if (status == 200) {
                  done(result);
@@ -222,29 +259,31 @@ EngineCounters RemoteAdminClient::countersFromJson(const QJsonObject &o)
 
 void RemoteAdminClient::counters(QObject *context, std::function<void(EngineCounters)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/status"), {}, context, [this, done = std::move(done)](int status, QJsonObject json) {
-        if (status != 200) {
-            Q_EMIT failed(errorMessage(status, json));
-            return;
-        }
-        done(countersFromJson(json.value(QStringLiteral("counters")).toObject()));
-    });
+    send("GET", QStringLiteral("/admin/v1/status"), {}, context,
+         [this, done = std::move(done)](int status, QJsonObject json) {
+             if (status != 200) {
+                 Q_EMIT failed(errorMessage(status, json));
+                 return;
+             }
+             done(countersFromJson(json.value(QStringLiteral("counters")).toObject()));
+         });
 }
 
 void RemoteAdminClient::authStats(QObject *context, std::function<void(AuthSessionStats)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/status"), {}, context, [this, done = std::move(done)](int status, QJsonObject json) {
-        if (status != 200) {
-            Q_EMIT failed(errorMessage(status, json));
-            return;
-        }
-        const QJsonObject o = json.value(QStringLiteral("auth_sessions")).toObject();
-        AuthSessionStats stats;
-        stats.roots = u64(o.value(QStringLiteral("roots")));
-        stats.tabs = u64(o.value(QStringLiteral("tabs")));
-        stats.estimatedBytes = u64(o.value(QStringLiteral("estimated_bytes")));
-        done(stats);
-    });
+    send("GET", QStringLiteral("/admin/v1/status"), {}, context,
+         [this, done = std::move(done)](int status, QJsonObject json) {
+             if (status != 200) {
+                 Q_EMIT failed(errorMessage(status, json));
+                 return;
+             }
+             const QJsonObject o = json.value(QStringLiteral("auth_sessions")).toObject();
+             AuthSessionStats stats;
+             stats.roots = u64(o.value(QStringLiteral("roots")));
+             stats.tabs = u64(o.value(QStringLiteral("tabs")));
+             stats.estimatedBytes = u64(o.value(QStringLiteral("estimated_bytes")));
+             done(stats);
+         });
 }
 
 SessionInfo RemoteAdminClient::sessionFromJson(const QJsonObject &o)
@@ -267,7 +306,8 @@ SessionInfo RemoteAdminClient::sessionFromJson(const QJsonObject &o)
     return info;
 }
 
-void RemoteAdminClient::listSessions(const SessionQuery &query, QObject *context, std::function<void(SessionPage)> done)
+void RemoteAdminClient::listSessions(const SessionQuery &query, QObject *context,
+                                     std::function<void(SessionPage)> done)
 {
     QUrlQuery q;
     if (!query.user.empty())
@@ -347,8 +387,10 @@ void RemoteAdminClient::events(std::uint64_t after, std::size_t limit, QObject *
                                std::function<void(std::vector<SessionEvent>)> done)
 {
     send("GET",
-         QStringLiteral("/admin/v1/events?after=%1&limit=%2").arg(after).arg(std::min<std::size_t>(limit, 1000)), {},
-         context, [this, done = std::move(done)](int status, QJsonObject json) {
+         QStringLiteral("/admin/v1/events?after=%1&limit=%2")
+             .arg(after)
+             .arg(std::min<std::size_t>(limit, 1000)),
+         {}, context, [this, done = std::move(done)](int status, QJsonObject json) {
              if (status != 200) {
                  Q_EMIT failed(errorMessage(status, json));
                  return;
@@ -360,7 +402,8 @@ void RemoteAdminClient::events(std::uint64_t after, std::size_t limit, QObject *
          });
 }
 
-void RemoteAdminClient::blockedAddresses(QObject *context, std::function<void(std::vector<BlockedAddress>)> done)
+void RemoteAdminClient::blockedAddresses(QObject *context,
+                                         std::function<void(std::vector<BlockedAddress>)> done)
 {
     send("GET", QStringLiteral("/admin/v1/blocked-ips"), {}, context,
          [this, done = std::move(done)](int status, QJsonObject json) {
@@ -371,17 +414,20 @@ void RemoteAdminClient::blockedAddresses(QObject *context, std::function<void(st
              std::vector<BlockedAddress> list;
              for (const QJsonValue &v : json.value(QStringLiteral("blocked")).toArray()) {
                  const QJsonObject o = v.toObject();
-                 list.push_back({str(o.value(QStringLiteral("ip"))), o.value(QStringLiteral("until_ms")).toInteger(),
+                 list.push_back({str(o.value(QStringLiteral("ip"))),
+                                 o.value(QStringLiteral("until_ms")).toInteger(),
                                  u64(o.value(QStringLiteral("failures")))});
              }
              done(std::move(list));
          });
 }
 
-void RemoteAdminClient::unblockAddress(const std::string &ip, QObject *context, std::function<void(bool)> done)
+void RemoteAdminClient::unblockAddress(const std::string &ip, QObject *context,
+                                       std::function<void(bool)> done)
 {
     send("DELETE",
-         QStringLiteral("/admin/v1/blocked-ips/") + QString::fromLatin1(QUrl::toPercentEncoding(QString::fromStdString(ip))),
+         QStringLiteral("/admin/v1/blocked-ips/") +
+             QString::fromLatin1(QUrl::toPercentEncoding(QString::fromStdString(ip))),
          {}, context, [this, done = std::move(done)](int status, QJsonObject json) {
              if (status == 200 || status == 404)
                  done(status == 200);

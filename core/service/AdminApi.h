@@ -11,7 +11,7 @@ namespace hourglass {
 class EventHub;
 class Runtime;
 struct EngineCounters;
-}
+} // namespace hourglass
 
 namespace hourglass::service {
 

@@ -107,7 +107,8 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
         return {};
     switch (index.column()) {
     case TimeColumn:
-        return QLocale().toString(QDateTime::fromMSecsSinceEpoch(e.timeMs), QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+        return QLocale().toString(QDateTime::fromMSecsSinceEpoch(e.timeMs),
+                                  QStringLiteral("yyyy-MM-dd HH:mm:ss"));
     case TypeColumn:
         return typeTitle(e.type);
     case AreaColumn:

@@ -55,7 +55,8 @@ void SessionTableModel::refresh()
 void SessionTableModel::tick()
 {
     if (rowCount() > 0)
-        Q_EMIT dataChanged(index(0, IdleLeftColumn), index(rowCount() - 1, AbsoluteLeftColumn), {Qt::DisplayRole});
+        Q_EMIT dataChanged(index(0, IdleLeftColumn), index(rowCount() - 1, AbsoluteLeftColumn),
+                           {Qt::DisplayRole});
 }
 
 void SessionTableModel::touchPage(int page) const
@@ -182,7 +183,8 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
         fetch(page);
         if (role == LoadedRole)
             return false;
-        return role == Qt::DisplayRole && index.column() == UserColumn ? QVariant(tr("Loading…")) : QVariant();
+        return role == Qt::DisplayRole && index.column() == UserColumn ? QVariant(tr("Loading…"))
+                                                                       : QVariant();
     }
     touchPage(page);
     const std::size_t offset = std::size_t(index.row() % kPageSize);
@@ -230,8 +232,9 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case IdleLeftColumn:
         return formatDuration(s.idleDeadlineMs - m_now());
     case AbsoluteLeftColumn:
-        return s.absoluteDeadlineMs == SessionInfo::kNoDeadline ? tr("no limit")
-                                                                : formatDuration(s.absoluteDeadlineMs - m_now());
+        return s.absoluteDeadlineMs == SessionInfo::kNoDeadline
+                   ? tr("no limit")
+                   : formatDuration(s.absoluteDeadlineMs - m_now());
     case RememberMeColumn:
         return s.rememberMe ? tr("Yes") : tr("No");
     case SizeColumn:

@@ -81,7 +81,8 @@ SecurityEventsPage::SecurityEventsPage(AdminClient &client, QWidget *parent)
     auto *blockedPane = new QWidget(splitter);
     auto *blockedLayout = new QVBoxLayout(blockedPane);
     blockedLayout->setContentsMargins(0, 0, 0, 0);
-    blockedLayout->addWidget(new QLabel(tr("<b>Blocked addresses</b> — too many invalid session IDs"), blockedPane));
+    blockedLayout->addWidget(
+        new QLabel(tr("<b>Blocked addresses</b> — too many invalid session IDs"), blockedPane));
     m_blockedTableWidget = new QTableWidget(0, 3, blockedPane);
     m_blockedTableWidget->setObjectName(QStringLiteral("blockedTableWidget"));
     m_blockedTableWidget->setAccessibleName(tr("Blocked addresses"));
@@ -134,7 +135,8 @@ void SecurityEventsPage::applyFilter()
             if (EventTableModel::isSecurityEvent(static_cast<EventType>(t)))
                 types.append(QString::number(t));
         }
-        m_typeFilter->setFilterRegularExpression(QRegularExpression(QStringLiteral("^(%1)$").arg(types.join(QLatin1Char('|')))));
+        m_typeFilter->setFilterRegularExpression(
+            QRegularExpression(QStringLiteral("^(%1)$").arg(types.join(QLatin1Char('|')))));
     } else {
         m_typeFilter->setFilterRegularExpression(QRegularExpression(QStringLiteral("^%1$").arg(type)));
     }
@@ -150,19 +152,22 @@ void SecurityEventsPage::poll()
     }
     fetchEvents();
     m_client.blockedAddresses(this, [this](std::vector<BlockedAddress> blocked) {
-        const QString selected = m_blockedTableWidget->selectedItems().isEmpty()
-                                     ? QString()
-                                     : m_blockedTableWidget->item(m_blockedTableWidget->currentRow(), 0)->text();
+        const QString selected =
+            m_blockedTableWidget->selectedItems().isEmpty()
+                ? QString()
+                : m_blockedTableWidget->item(m_blockedTableWidget->currentRow(), 0)->text();
         m_blockedTableWidget->setRowCount(int(blocked.size()));
         const QLocale locale;
         for (int row = 0; row < int(blocked.size()); ++row) {
             const BlockedAddress &b = blocked[std::size_t(row)];
             const QString ip = QString::fromStdString(b.ip);
             m_blockedTableWidget->setItem(row, 0, new QTableWidgetItem(ip));
-            m_blockedTableWidget->setItem(row, 1, new QTableWidgetItem(locale.toString(qulonglong(b.failures))));
+            m_blockedTableWidget->setItem(row, 1,
+                                          new QTableWidgetItem(locale.toString(qulonglong(b.failures))));
             m_blockedTableWidget->setItem(
                 row, 2,
-                new QTableWidgetItem(locale.toString(QDateTime::fromMSecsSinceEpoch(b.untilMs), QLocale::ShortFormat)));
+                new QTableWidgetItem(
+                    locale.toString(QDateTime::fromMSecsSinceEpoch(b.untilMs), QLocale::ShortFormat)));
             if (ip == selected)
                 m_blockedTableWidget->selectRow(row);
         }

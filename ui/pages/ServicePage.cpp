@@ -154,8 +154,8 @@ void ServicePage::connectRemote()
         return;
     m_connectButton->setEnabled(false);
     m_remoteStatusLabel->setText(tr("Connecting…"));
-    m_connection->connectRemote(QUrl::fromUserInput(m_remoteUrlLineEdit->text().trimmed()), m_remoteTokenLineEdit->text(), this,
-                                [this](const QString &error) {
+    m_connection->connectRemote(QUrl::fromUserInput(m_remoteUrlLineEdit->text().trimmed()),
+                                m_remoteTokenLineEdit->text(), this, [this](const QString &error) {
                                     m_connectButton->setEnabled(true);
                                     m_remoteStatusLabel->setText(error.isEmpty() ? tr("Connected.") : error);
                                     refresh();

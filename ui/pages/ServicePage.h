@@ -10,7 +10,7 @@ class QPushButton;
 namespace hourglass {
 class AdminClient;
 class AdminConnection;
-}
+} // namespace hourglass
 
 namespace hourglass::ui {
 

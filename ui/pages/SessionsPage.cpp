@@ -211,7 +211,8 @@ void SessionsPage::scheduleRefresh()
 
 void SessionsPage::sample()
 {
-    m_client.counters(this, [this](EngineCounters c) { m_charts->addSample(QDateTime::currentMSecsSinceEpoch(), c); });
+    m_client.counters(
+        this, [this](EngineCounters c) { m_charts->addSample(QDateTime::currentMSecsSinceEpoch(), c); });
 }
 
 void SessionsPage::applyFilter()
@@ -272,9 +273,9 @@ void SessionsPage::terminateSelected()
     if (selected.empty())
         return;
     const QString question =
-        selected.size() == 1
-            ? tr("Terminate the session of %1? It ends at once.").arg(QString::fromStdString(selected.front().user))
-            : tr("Terminate %n sessions? They end at once.", nullptr, int(selected.size()));
+        selected.size() == 1 ? tr("Terminate the session of %1? It ends at once.")
+                                   .arg(QString::fromStdString(selected.front().user))
+                             : tr("Terminate %n sessions? They end at once.", nullptr, int(selected.size()));
     if (MessageBox::question(this, tr("Terminate sessions"), question, QMessageBox::Yes | QMessageBox::No,
                              QMessageBox::No) != QMessageBox::Yes)
         return;
@@ -291,7 +292,8 @@ void SessionsPage::terminateSelected()
     auto bulk = std::make_shared<Bulk>();
     bulk->sessions = selected;
     if (selected.size() > 1) {
-        bulk->progress = new QProgressDialog(tr("Terminating sessions…"), tr("Cancel"), 0, int(selected.size()), this);
+        bulk->progress =
+            new QProgressDialog(tr("Terminating sessions…"), tr("Cancel"), 0, int(selected.size()), this);
         bulk->progress->setObjectName(QStringLiteral("bulkProgressDialog"));
         bulk->progress->setWindowModality(Qt::WindowModal);
         bulk->progress->setMinimumDuration(0);
@@ -304,10 +306,11 @@ void SessionsPage::terminateSelected()
         if (cancelled || bulk->next == bulk->sessions.size()) {
             if (bulk->progress)
                 bulk->progress->close();
-            const QString message = cancelled ? tr("Cancelled: %n session(s) terminated.", nullptr, int(bulk->ended))
-                                              : tr("%n session(s) terminated.", nullptr, int(bulk->ended));
-            *step = nullptr; // breaks the self-reference
+            const QString message =
+                cancelled ? tr("Cancelled: %n session(s) terminated.", nullptr, int(bulk->ended))
+                          : tr("%n session(s) terminated.", nullptr, int(bulk->ended));
             finish(message);
+            *step = nullptr; // breaks the self-reference; nothing of this closure is used after it
             return;
         }
         const Selected &s = bulk->sessions[bulk->next++];
@@ -336,7 +339,8 @@ void SessionsPage::forceLogoutCurrentUser()
                              QMessageBox::Yes | QMessageBox::No, QMessageBox::No) != QMessageBox::Yes)
         return;
     m_client.forceLogout(current->user, current->hash, this, [this, user](std::size_t ended) {
-        finish(tr("%1: %n other session(s) ended; the selected session was kept.", nullptr, int(ended)).arg(user));
+        finish(tr("%1: %n other session(s) ended; the selected session was kept.", nullptr, int(ended))
+                   .arg(user));
     });
 }
 

@@ -15,8 +15,8 @@ namespace hourglass::ui {
 
 namespace {
 
-QChartView *makeChartView(QWidget *parent, const QString &title, const QString &name, QDateTimeAxis **timeAxis,
-                          QValueAxis **valueAxis)
+QChartView *makeChartView(QWidget *parent, const QString &title, const QString &name,
+                          QDateTimeAxis **timeAxis, QValueAxis **valueAxis)
 {
     auto *chart = new QChart();
     chart->setTitle(title);
@@ -68,12 +68,13 @@ ActivityCharts::ActivityCharts(QWidget *parent) : QWidget(parent)
     setObjectName(QStringLiteral("activityCharts"));
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    QChartView *activeView = makeChartView(this, tr("Active sessions"), QStringLiteral("activeSessionsChartView"),
-                                           &m_activeTimeAxis, &m_activeValueAxis);
+    QChartView *activeView =
+        makeChartView(this, tr("Active sessions"), QStringLiteral("activeSessionsChartView"),
+                      &m_activeTimeAxis, &m_activeValueAxis);
     m_active = addSeries(activeView, tr("Active"), m_activeTimeAxis, m_activeValueAxis);
     activeView->chart()->legend()->hide();
-    QChartView *rateView = makeChartView(this, tr("Per second"), QStringLiteral("ratesChartView"), &m_rateTimeAxis,
-                                         &m_rateValueAxis);
+    QChartView *rateView = makeChartView(this, tr("Per second"), QStringLiteral("ratesChartView"),
+                                         &m_rateTimeAxis, &m_rateValueAxis);
     m_creations = addSeries(rateView, tr("Creations/s"), m_rateTimeAxis, m_rateValueAxis);
     m_validations = addSeries(rateView, tr("Validations/s"), m_rateTimeAxis, m_rateValueAxis);
     m_rejections = addSeries(rateView, tr("Rejections/s"), m_rateTimeAxis, m_rateValueAxis);
