@@ -80,7 +80,10 @@ void takeScreenshots(ui::MainWindow &window, const QString &directory)
                 (*next)();
         });
     };
-    QTimer::singleShot(kSettleMs, &window, [next] { (*next)(); });
+    // The screenshot script feeds the service traffic before the first page is taken.
+    bool ok = false;
+    const int initialDelay = qEnvironmentVariableIntValue("HOURGLASS_SCREENSHOT_DELAY_MS", &ok);
+    QTimer::singleShot(ok ? std::max(initialDelay, kSettleMs) : kSettleMs, &window, [next] { (*next)(); });
 }
 
 } // namespace
@@ -123,7 +126,8 @@ int main(int argc, char *argv[])
     auto runtime = Runtime::open(options, &code, &error);
     if (!runtime) {
         std::fprintf(stderr, "hourglass: %s\n", qPrintable(error));
-        QMessageBox::critical(nullptr, QApplication::translate("main", "Hourglass cannot start"), error);
+        if (!parser.isSet(screenshotsOption)) // unattended: the message on stderr is enough
+            QMessageBox::critical(nullptr, QApplication::translate("main", "Hourglass cannot start"), error);
         return 1;
     }
 
