@@ -472,6 +472,7 @@ private:
     {
         Runtime::Options options;
         options.dataDir = m_dir.root();
+        options.logDir = qEnvironmentVariable("HOURGLASS_LOG_DIR");
         options.maintenance = false;
         Runtime::OpenError code;
         QString error;

@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <unistd.h>
@@ -90,6 +91,13 @@ void takeScreenshots(ui::MainWindow &window, const QString &directory)
 
 int main(int argc, char *argv[])
 {
+    // --version needs no display (installers and scripts ask it on headless machines).
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0) {
+            std::printf("hourglass %s\n", HOURGLASS_VERSION);
+            return 0;
+        }
+    }
     if (!haveDisplay())
         return execHeadless(argc, argv);
 

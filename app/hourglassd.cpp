@@ -52,11 +52,23 @@ int main(int argc, char *argv[])
     const QCommandLineOption keyOption(QStringLiteral("tls-private-key"),
                                        QStringLiteral("PEM private key of the certificate."),
                                        QStringLiteral("file"));
-    parser.addOptions({dataDirOption, bindOption, portOption, certOption, keyOption});
+    const QCommandLineOption logDirOption(
+        QStringLiteral("log-dir"),
+        QStringLiteral("Event log directory (default: $HOURGLASS_LOG_DIR, else <data dir>/var/log)."),
+        QStringLiteral("dir"));
+    const QCommandLineOption initialConfigOption(
+        QStringLiteral("initial-config"),
+        QStringLiteral("Configuration copied into the data directory when it has none yet."),
+        QStringLiteral("file"));
+    parser.addOptions(
+        {dataDirOption, bindOption, portOption, certOption, keyOption, logDirOption, initialConfigOption});
     parser.process(app);
 
     Runtime::Options options;
     options.dataDir = DataDirectory::resolve(parser.value(dataDirOption));
+    options.logDir =
+        parser.isSet(logDirOption) ? parser.value(logDirOption) : qEnvironmentVariable("HOURGLASS_LOG_DIR");
+    options.initialConfig = parser.value(initialConfigOption);
     Runtime::OpenError code;
     QString error;
     auto runtime = Runtime::open(options, &code, &error);

@@ -1,7 +1,10 @@
 #include "Runtime.h"
 
+#include "AtomicFile.h"
+
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 
 namespace hourglass {
 
@@ -31,6 +34,30 @@ std::unique_ptr<Runtime> Runtime::open(const Options &options, OpenError *code, 
         return nullptr;
     }
 
+    if (!options.initialConfig.isEmpty() && !QFileInfo::exists(dir.configFile()) &&
+        QFileInfo::exists(options.initialConfig)) {
+        const ConfigFile::LoadResult seed = ConfigFile(options.initialConfig).load();
+        QFile source(options.initialConfig);
+        std::string writeError;
+        if (!seed.ok) {
+            *code = OpenError::Config;
+            *error = seed.error;
+            return nullptr;
+        }
+        if (!source.open(QIODevice::ReadOnly)) {
+            *code = OpenError::Config;
+            *error = QStringLiteral("Cannot read %1: %2").arg(options.initialConfig, source.errorString());
+            return nullptr;
+        }
+        const QByteArray bytes = source.readAll();
+        if (!AtomicFile::write(dir.configFile().toStdString(),
+                               std::string_view(bytes.constData(), std::size_t(bytes.size())), 0600,
+                               &writeError)) {
+            *code = OpenError::Io;
+            *error = QString::fromStdString(writeError);
+            return nullptr;
+        }
+    }
     const ConfigFile config(dir.configFile());
     const ConfigFile::LoadResult loaded = config.load();
     if (!loaded.ok) {
@@ -52,7 +79,7 @@ std::unique_ptr<Runtime> Runtime::open(const Options &options, OpenError *code, 
     }
 
     EventLog::Options logOptions;
-    logOptions.directory = dir.logDirectory().toStdString();
+    logOptions.directory = (options.logDir.isEmpty() ? dir.logDirectory() : options.logDir).toStdString();
     rt->m_log = std::make_unique<EventLog>(logOptions);
     EventLog *log = rt->m_log.get();
     rt->m_logSubscription = rt->m_events.subscribe([log](const SessionEvent &e) { log->append(e); });

@@ -31,6 +31,11 @@ public:
         Clock *clock = nullptr; // tests inject a manual clock
         RandomSource *random = nullptr;
         bool maintenance = true; // background sweeping and touch flushing
+        QString logDir;          // event log directory; empty: <data dir>/var/log
+        // A configuration copied into the data directory when it has none yet (a packaged service
+        // ships /etc/hourglass/hourglass.json). It must be valid; the data directory's copy is the
+        // one changed afterwards (console, hourglass-ctl, admin API).
+        QString initialConfig;
     };
 
     enum class OpenError

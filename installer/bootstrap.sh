@@ -3,14 +3,15 @@
 #   installer/bootstrap.sh run    install dependencies, build, run the console (or hourglassd
 #                                 when there is no display)
 #   installer/bootstrap.sh test   install dependencies, build with warnings as errors, run all tests
+#   installer/bootstrap.sh deps   install dependencies only (installer/package.sh uses it)
 # Idempotent: packages already present are not reinstalled and the build is incremental.
 set -euo pipefail
 
 mode="${1:-}"
 case "$mode" in
-run | test) ;;
+run | test | deps) ;;
 *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|deps" >&2
     exit 2
     ;;
 esac
@@ -23,6 +24,7 @@ packages=(
     qt6-base-dev qt6-base-dev-tools libqt6charts6-dev libqt6svg6 libgl-dev
     libssl-dev libsqlite3-dev libboost-dev libhiredis-dev
     redis-server nginx xvfb xauth openssl curl
+    dpkg-dev lintian desktop-file-utils appstream
 )
 
 missing=()
@@ -45,6 +47,8 @@ for svc in redis-server nginx; do
         systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi
 done
+
+[[ $mode == deps ]] && exit 0
 
 export CCACHE_DIR="${CCACHE_DIR:-$root/.cache/ccache}"
 werror=OFF

@@ -45,6 +45,18 @@ class TestConfigFile final : public QObject
     }
 
 private Q_SLOTS:
+    void packagedDefaultConfigurationIsValidAndHoldsTheDefaults()
+    {
+        // installer/etc/hourglass.json becomes /etc/hourglass/hourglass.json in the .deb.
+        const ConfigFile::LoadResult r =
+            ConfigFile(QStringLiteral(HOURGLASS_TEST_FIXTURES "/../../installer/etc/hourglass.json")).load();
+        QVERIFY2(r.ok, qPrintable(r.error));
+        QVERIFY(r.policy == Policy());
+        QCOMPARE(
+            r.sections.value(QStringLiteral("service")).toObject().value(QStringLiteral("bind")).toString(),
+            QStringLiteral("127.0.0.1"));
+    }
+
     void missingFileMeansDefaults()
     {
         const ConfigFile::LoadResult r = ConfigFile(m_dir.filePath(QStringLiteral("none.json"))).load();

@@ -137,6 +137,50 @@ private Q_SLOTS:
         QVERIFY(log.contains("exceeds limit of 256000 bytes"));
     }
 
+    void initialConfigSeedsAnEmptyDataDirectoryOnce()
+    {
+        QTemporaryDir dir, etc;
+        const QString initial = etc.filePath(QStringLiteral("hourglass.json"));
+        const QString logDir = etc.filePath(QStringLiteral("log"));
+        QFile f(initial);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"schema": 2, "settings": {"session/admin/idle_timeout": 33}})");
+        f.close();
+        Runtime::Options o;
+        o.dataDir = dir.filePath(QStringLiteral("data"));
+        o.maintenance = false;
+        o.initialConfig = initial;
+        o.logDir = logDir;
+        Runtime::OpenError code;
+        QString error;
+        {
+            auto rt = Runtime::open(o, &code, &error);
+            QVERIFY2(rt, qPrintable(error));
+            QCOMPARE(rt->engine().policy().area(Area::Admin).idleTimeoutMinutes, std::int64_t(33));
+            QVERIFY(rt->setSetting("session/admin/idle_timeout", "44", Confirmation::NotConfirmed).ok());
+            rt->engine().create({"root", Area::Admin, false, "127.0.0.1", "ua"});
+        }
+        // The data directory's copy is the one in force from now on; the initial file is untouched.
+        QVERIFY(readAll(logDir + QStringLiteral("/hourglass-events.log")).contains("\"type\":\"created\""));
+        QVERIFY(!QFile::exists(o.dataDir + QStringLiteral("/var/log/hourglass-events.log")));
+        {
+            auto rt = Runtime::open(o, &code, &error);
+            QVERIFY2(rt, qPrintable(error));
+            QCOMPARE(rt->engine().policy().area(Area::Admin).idleTimeoutMinutes, std::int64_t(44));
+        }
+        QVERIFY(readAll(initial).contains("33"));
+
+        // A broken initial configuration: a clear error, and nothing written to the data directory.
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(R"({"schema": 2, "settings": {"session/admin/idle_timeout": -1}})");
+        f.close();
+        o.dataDir = dir.filePath(QStringLiteral("fresh"));
+        QVERIFY(!Runtime::open(o, &code, &error));
+        QCOMPARE(code, Runtime::OpenError::Config);
+        QVERIFY2(error.contains(initial), qPrintable(error));
+        QVERIFY(!QFile::exists(o.dataDir + QStringLiteral("/hourglass.json")));
+    }
+
     // ---- hourglass-ctl -------------------------------------------------------------------------
 
     void ctlConfigSetGetShow()
