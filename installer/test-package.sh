@@ -16,7 +16,7 @@ step() { printf '\n== %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 step "lintian"
-lintian --fail-on error --no-tag-display-limit "$deb" | tee "$build/lintian.txt"
+lintian --fail-on error --tag-display-limit 0 "$deb" | tee "$build/lintian.txt"
 echo "lintian: no errors ($(grep -c '^W:' "$build/lintian.txt" || true) warnings)"
 
 step "Depends"
@@ -28,7 +28,8 @@ done
 step "install"
 export DEBIAN_FRONTEND=noninteractive
 dpkg --purge hourglass >/dev/null 2>&1 || true
-apt-get install -y -qq "$deb" >/dev/null
+# dpkg -i as an admin would; apt resolves any dependency that is not installed yet.
+dpkg -i "$deb" >/dev/null || apt-get install -f -y -qq >/dev/null
 dpkg -s hourglass | grep -q '^Status: install ok installed' || fail "not installed"
 for f in /usr/bin/hourglass /usr/bin/hourglassd /usr/bin/hourglass-ctl /lib/systemd/system/hourglassd.service \
     /etc/hourglass/hourglass.json /usr/share/applications/org.hourglass.Hourglass.desktop \
@@ -70,8 +71,10 @@ echo "created and validated session for pkg-test over $hg"
 [[ -f /var/lib/hourglass/hourglass.json ]] || fail "data directory not seeded from /etc/hourglass"
 [[ -s /var/log/hourglass/hourglass-events.log ]] || fail "no event log in /var/log/hourglass"
 [[ $(stat -c %a /var/lib/hourglass/admin.token) == 600 ]] || fail "admin.token is not 0600"
-kill -TERM "$daemon"
-wait "$daemon" || fail "hourglassd did not stop cleanly"
+# SIGTERM to the service itself (as systemd sends it), not to runuser.
+pkill -TERM -u hourglass -x hourglassd
+wait "$daemon" || fail "hourglassd did not stop cleanly (exit $?)"
+grep -q "listening on $hg" "$log" || fail "unexpected start-up output"
 
 step "purge"
 apt-get purge -y -qq hourglass >/dev/null
@@ -88,7 +91,7 @@ dpkg -s hourglass >/dev/null 2>&1 && leftovers+=("dpkg status entry")
 echo "purged: nothing left"
 
 step "purge keeps the data when the admin asked for it"
-apt-get install -y -qq "$deb" >/dev/null
+dpkg -i "$deb" >/dev/null
 touch /var/lib/hourglass/KEEP-ON-PURGE
 echo '{"kept":true}' >/var/lib/hourglass/marker.json
 apt-get purge -y -qq hourglass >/dev/null 2>&1
