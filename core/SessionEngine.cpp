@@ -791,10 +791,10 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
                 matches.push_back({it->second.createdMs, hash});
         }
     } else {
+        // One allocation for the keys (a reserve per shard would copy them again for every shard).
+        matches.reserve(sessionCount() + 1024);
         for (const auto &shard : m_shards) {
             std::lock_guard lock(shard->mutex);
-            if (!query.area && query.clientIp.empty() && query.text.empty())
-                matches.reserve(matches.size() + shard->sessions.size());
             for (const auto &[hash, slot] : shard->sessions) {
                 if (matchesQuery(slot))
                     matches.push_back({slot.createdMs, hash});
