@@ -90,8 +90,8 @@ QJsonObject ConfigFile::settingsToJson(const Policy &policy)
     return settings;
 }
 
-bool ConfigFile::entriesFromJson(const QJsonObject &settings, std::vector<std::pair<std::string, std::string>> &entries,
-                                 QString *error)
+bool ConfigFile::entriesFromJson(const QJsonObject &settings,
+                                 std::vector<std::pair<std::string, std::string>> &entries, QString *error)
 {
     for (auto it = settings.begin(); it != settings.end(); ++it) {
         const std::string path = it.key().toStdString();
@@ -169,68 +169,16 @@ ConfigFile::LoadResult ConfigFile::load() const
             QStringLiteral("Cannot read configuration file %1: %2").arg(m_path, file.errorString());
         return result;
     }
-    const QByteArray bytes = file.readAll();
-    QJsonParseError parseError{};
-    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        result.error = damaged(
-            m_path, QStringLiteral("%1 at byte %2").arg(parseError.errorString()).arg(parseError.offset));
+    result = parse(file.readAll(), m_path);
+    result.existed = true;
+    if (!result.ok)
         return result;
-    }
-    if (!doc.isObject()) {
-        result.error = damaged(m_path, QStringLiteral("the top level is not a JSON object"));
-        return result;
-    }
-    QJsonObject document = doc.object();
-    const QJsonValue schemaValue = document.value(QStringLiteral("schema"));
-    if (!schemaValue.isDouble()) {
-        result.error = damaged(m_path, QStringLiteral("the \"schema\" version is missing"));
-        return result;
-    }
-    const int schema = schemaValue.toInt();
-    if (schema > kSchemaVersion) {
-        result.error =
-            QStringLiteral("Configuration file %1 has schema %2, written by a newer Hourglass (this one "
-                           "reads up to %3). Hourglass did not change it; upgrade Hourglass.")
-                .arg(m_path)
-                .arg(schema)
-                .arg(kSchemaVersion);
-        return result;
-    }
-    if (schema < 1) {
-        result.error = damaged(m_path, QStringLiteral("schema %1 is not valid").arg(schema));
-        return result;
-    }
-    if (!document.value(QStringLiteral("settings")).isObject()) {
-        result.error = damaged(m_path, QStringLiteral("\"settings\" is missing or not an object"));
-        return result;
-    }
-    for (int version = schema; version < kSchemaVersion; ++version) {
-        QString error;
-        if (!migrate(document, version, &error)) {
-            result.error = damaged(
-                m_path, QStringLiteral("migration from schema %1 failed: %2").arg(version).arg(error));
-            return result;
-        }
-        result.migratedFrom = schema;
-    }
     QString error;
-    Policy policy;
-    if (!settingsFromJson(document.value(QStringLiteral("settings")).toObject(), policy, &error)) {
-        result.error = damaged(m_path, error);
-        return result;
-    }
-    document.remove(QStringLiteral("schema"));
-    document.remove(QStringLiteral("settings"));
-    result.policy = policy;
-    result.sections = document;
-    result.ok = true;
-
     if (result.migratedFrom > 0) {
         // Keep the original next to the migrated file, then write the new schema.
         const QString backup = m_path + QStringLiteral(".v%1.bak").arg(result.migratedFrom);
         QFile::remove(backup);
-        if (!QFile::copy(m_path, backup) || !save(policy, result.sections, &error)) {
+        if (!QFile::copy(m_path, backup) || !save(result.policy, result.sections, &error)) {
             result.ok = false;
             result.error =
                 QStringLiteral("Configuration file %1 was migrated from schema %2 but could not be "
@@ -240,6 +188,68 @@ ConfigFile::LoadResult ConfigFile::load() const
                     .arg(error.isEmpty() ? QStringLiteral("cannot write backup ") + backup : error);
         }
     }
+    return result;
+}
+
+ConfigFile::LoadResult ConfigFile::parse(const QByteArray &bytes, const QString &path)
+{
+    LoadResult result;
+    QJsonParseError parseError{};
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        result.error = damaged(
+            path, QStringLiteral("%1 at byte %2").arg(parseError.errorString()).arg(parseError.offset));
+        return result;
+    }
+    if (!doc.isObject()) {
+        result.error = damaged(path, QStringLiteral("the top level is not a JSON object"));
+        return result;
+    }
+    QJsonObject document = doc.object();
+    const QJsonValue schemaValue = document.value(QStringLiteral("schema"));
+    if (!schemaValue.isDouble()) {
+        result.error = damaged(path, QStringLiteral("the \"schema\" version is missing"));
+        return result;
+    }
+    const int schema = schemaValue.toInt();
+    if (schema > kSchemaVersion) {
+        result.error =
+            QStringLiteral("Configuration file %1 has schema %2, written by a newer Hourglass (this one "
+                           "reads up to %3). Hourglass did not change it; upgrade Hourglass.")
+                .arg(path)
+                .arg(schema)
+                .arg(kSchemaVersion);
+        return result;
+    }
+    if (schema < 1) {
+        result.error = damaged(path, QStringLiteral("schema %1 is not valid").arg(schema));
+        return result;
+    }
+    if (!document.value(QStringLiteral("settings")).isObject()) {
+        result.error = damaged(path, QStringLiteral("\"settings\" is missing or not an object"));
+        return result;
+    }
+    for (int version = schema; version < kSchemaVersion; ++version) {
+        QString error;
+        if (!migrate(document, version, &error)) {
+            result.error =
+                damaged(path, QStringLiteral("migration from schema %1 failed: %2").arg(version).arg(error));
+            return result;
+        }
+        result.migratedFrom = schema;
+    }
+    QString error;
+    Policy policy;
+    if (!settingsFromJson(document.value(QStringLiteral("settings")).toObject(), policy, &error)) {
+        result.error = damaged(path, error);
+        return result;
+    }
+    document.remove(QStringLiteral("schema"));
+    document.remove(QStringLiteral("settings"));
+    result.policy = policy;
+    result.sections = document;
+    result.ok = true;
+
     return result;
 }
 

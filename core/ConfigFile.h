@@ -33,6 +33,8 @@ public:
 
     // A missing file yields the defaults (ok, existed = false); it is created on first save.
     LoadResult load() const;
+    // The same checks on bytes already read; `path` only names the file in messages (fuzzing).
+    static LoadResult parse(const QByteArray &bytes, const QString &path);
     bool save(const Policy &policy, const QJsonObject &sections, QString *error) const;
 
     const QString &path() const { return m_path; }
@@ -41,8 +43,8 @@ public:
     // Strict: unknown keys, wrong JSON types and invalid values are errors naming the key.
     static bool settingsFromJson(const QJsonObject &settings, Policy &policy, QString *error);
     // JSON values (numbers, booleans, choice strings) to key-table text, with type checks.
-    static bool entriesFromJson(const QJsonObject &settings, std::vector<std::pair<std::string, std::string>> &entries,
-                                QString *error);
+    static bool entriesFromJson(const QJsonObject &settings,
+                                std::vector<std::pair<std::string, std::string>> &entries, QString *error);
     // Numbered migrations; each takes the document of version N and returns version N + 1.
     static bool migrate(QJsonObject &document, int fromVersion, QString *error);
 

@@ -2,6 +2,7 @@
 
 #include "HttpError.h"
 #include "RequestHandler.h"
+#include "RequestHeaderCheck.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -200,40 +201,8 @@ private:
             return fail(400, "malformed_request", ec.message(), Rejection::Malformed);
         }
         const auto &header = m_parser->get();
-        if (header.version() != 11 && header.version() != 10)
-            return fail(400, "malformed_request", "unsupported HTTP version", Rejection::Malformed);
-        if (header.target().size() > limits.maxLineBytes)
-            return fail(414, "uri_too_long",
-                        "request target longer than " + std::to_string(limits.maxLineBytes) + " bytes",
-                        Rejection::UriTooLong);
-        std::size_t count = 0, hosts = 0, lengths = 0, encodings = 0;
-        for (const auto &field : header) {
-            ++count;
-            if (field.name_string().size() + field.value().size() + 4 > limits.maxLineBytes)
-                return fail(431, "header_too_large",
-                            "a header field is longer than " + std::to_string(limits.maxLineBytes) + " bytes",
-                            Rejection::HeaderTooLarge);
-            hosts += field.name() == bhttp::field::host;
-            lengths += field.name() == bhttp::field::content_length;
-            encodings += field.name() == bhttp::field::transfer_encoding;
-        }
-        if (count > limits.maxHeaderCount)
-            return fail(431, "header_too_large",
-                        "more than " + std::to_string(limits.maxHeaderCount) + " header fields",
-                        Rejection::HeaderTooLarge);
-        // Request smuggling defences (RFC 9112 §6.3): one Host, one Content-Length, and no
-        // Transfer-Encoding other than a single "chunked", never together with Content-Length.
-        if (hosts > 1)
-            return fail(400, "malformed_request", "duplicate Host header", Rejection::Malformed);
-        if (lengths > 1)
-            return fail(400, "malformed_request", "duplicate Content-Length header", Rejection::Malformed);
-        if (encodings > 0) {
-            const auto te = header[bhttp::field::transfer_encoding];
-            if (encodings > 1 || !beast::iequals(te, "chunked") || lengths > 0)
-                return fail(400, "malformed_request", "unsupported Transfer-Encoding", Rejection::Malformed);
-        }
-        if (header.version() == 11 && hosts == 0)
-            return fail(400, "malformed_request", "missing Host header", Rejection::Malformed);
+        if (const auto failure = checkRequestHeader(header, limits))
+            return fail(failure->status, failure->code, failure->message, failure->rejection);
         const std::size_t bodyLimit = std::min(
             limits.hardMaxBodyBytes,
             m_server.handler.bodyLimit(
