@@ -361,7 +361,9 @@ private:
     std::unique_ptr<RemoteAdmin> runningService()
     {
         QLockFile lock(m_dir.lockFile());
-        if (tryLock(lock))
+        // Only a lock held by another process means an owner; a directory that does not exist yet
+        // (or cannot be locked at all) is handled, and reported, by opening it directly.
+        if (tryLock(lock) || lock.error() != QLockFile::LockFailedError)
             return nullptr; // nobody owns it: work on the files directly
         return RemoteAdmin::discover(m_dir);
     }
@@ -450,6 +452,13 @@ private:
 
     void explainBusy(QLockFile &lock, const QString &why)
     {
+        if (lock.error() != QLockFile::LockFailedError) {
+            err(QStringLiteral(
+                    "cannot lock data directory %1: it does not exist or is not writable. Nothing was "
+                    "changed.")
+                    .arg(m_dir.root()));
+            return;
+        }
         qint64 pid = 0;
         QString host, app;
         lock.getLockInfo(&pid, &host, &app);

@@ -31,3 +31,8 @@ if(HOURGLASS_SANITIZE)
         -fsanitize=${HOURGLASS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
     target_link_options(hourglass_config INTERFACE -fsanitize=${HOURGLASS_SANITIZE})
 endif()
+
+if(HOURGLASS_FUZZ)
+    # Coverage instrumentation for libFuzzer everywhere; only the fuzz targets link its main().
+    target_compile_options(hourglass_config INTERFACE -fsanitize=fuzzer-no-link)
+endif()
