@@ -77,8 +77,8 @@ ServiceStatus RemoteAdminClient::serviceStatus() const
     return m_status;
 }
 
-void RemoteAdminClient::send(const QByteArray &method, const QString &pathAndQuery, const QByteArray &body,
-                             QObject *context, std::function<void(int, QJsonObject)> handle)
+QNetworkReply *RemoteAdminClient::start(const QByteArray &method, const QString &pathAndQuery,
+                                        const QByteArray &body)
 {
     QUrl target = m_url;
     const qsizetype q = pathAndQuery.indexOf(QLatin1Char('?'));
@@ -89,7 +89,13 @@ void RemoteAdminClient::send(const QByteArray &method, const QString &pathAndQue
     request.setRawHeader("Authorization", m_authorization);
     request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
     request.setTransferTimeout(kTransferTimeoutMs);
-    QNetworkReply *reply = m_network->sendCustomRequest(request, method, body);
+    return m_network->sendCustomRequest(request, method, body);
+}
+
+void RemoteAdminClient::send(const QByteArray &method, const QString &pathAndQuery, const QByteArray &body,
+                             QObject *context, std::function<void(int, QJsonObject)> handle)
+{
+    QNetworkReply *reply = start(method, pathAndQuery, body);
     QPointer<QObject> guard(context);
     connect(reply, &QNetworkReply::finished, this, [this, reply, guard, handle = std::move(handle)] {
         reply->deleteLater();
@@ -115,6 +121,19 @@ QString errorMessage(int status, const QJsonObject &json)
 }
 } // namespace
 
+void RemoteAdminClient::sendOk(const QByteArray &method, const QString &pathAndQuery, const QByteArray &body,
+                               QObject *context, std::function<void(QJsonObject)> handle)
+{
+    send(method, pathAndQuery, body, context,
+         [this, handle = std::move(handle)](int status, QJsonObject json) {
+             if (status != 200) {
+                 Q_EMIT failed(errorMessage(status, json));
+                 return;
+             }
+             handle(json);
+         });
+}
+
 void RemoteAdminClient::probe(QObject *context, std::function<void(QString)> done)
 {
     send("GET", QStringLiteral("/admin/v1/status"), {}, context,
@@ -128,12 +147,7 @@ void RemoteAdminClient::poll()
     if (m_pollInFlight)
         return;
     m_pollInFlight = true;
-    QUrl target = m_url;
-    target.setPath(QStringLiteral("/admin/v1/status"));
-    QNetworkRequest request(target);
-    request.setRawHeader("Authorization", m_authorization);
-    request.setTransferTimeout(kTransferTimeoutMs);
-    QNetworkReply *reply = m_network->get(request);
+    QNetworkReply *reply = start("GET", QStringLiteral("/admin/v1/status"), {});
     connect(reply, &QNetworkReply::finished, this, [this, reply] {
         reply->deleteLater();
         m_pollInFlight = false;
@@ -160,21 +174,18 @@ void RemoteAdminClient::poll()
 
 void RemoteAdminClient::policy(QObject *context, std::function<void(Policy)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/policy"), {}, context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
-             Policy policy;
-             QString error;
-             if (status != 200)
-                 error = errorMessage(status, json);
-             else if (!ConfigFile::settingsFromJson(json.value(QStringLiteral("settings")).toObject(), policy,
-                                                    &error))
-                 error = tr("the service sent settings this console does not understand: %1").arg(error);
-             if (!error.isEmpty()) {
-                 Q_EMIT failed(error);
-                 return;
-             }
-             done(policy);
-         });
+    sendOk("GET", QStringLiteral("/admin/v1/policy"), {}, context,
+           [this, done = std::move(done)](QJsonObject json) {
+               Policy policy;
+               QString error;
+               if (!ConfigFile::settingsFromJson(json.value(QStringLiteral("settings")).toObject(), policy,
+                                                 &error)) {
+                   Q_EMIT failed(
+                       tr("the service sent settings this console does not understand: %1").arg(error));
+                   return;
+               }
+               done(policy);
+           });
 }
 
 void RemoteAdminClient::setSettings(const std::vector<std::pair<std::string, std::string>> &entries,
@@ -259,31 +270,23 @@ EngineCounters RemoteAdminClient::countersFromJson(const QJsonObject &o)
 
 void RemoteAdminClient::counters(QObject *context, std::function<void(EngineCounters)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/status"), {}, context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
-             if (status != 200) {
-                 Q_EMIT failed(errorMessage(status, json));
-                 return;
-             }
-             done(countersFromJson(json.value(QStringLiteral("counters")).toObject()));
-         });
+    sendOk("GET", QStringLiteral("/admin/v1/status"), {}, context,
+           [done = std::move(done)](QJsonObject json) {
+               done(countersFromJson(json.value(QStringLiteral("counters")).toObject()));
+           });
 }
 
 void RemoteAdminClient::authStats(QObject *context, std::function<void(AuthSessionStats)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/status"), {}, context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
-             if (status != 200) {
-                 Q_EMIT failed(errorMessage(status, json));
-                 return;
-             }
-             const QJsonObject o = json.value(QStringLiteral("auth_sessions")).toObject();
-             AuthSessionStats stats;
-             stats.roots = u64(o.value(QStringLiteral("roots")));
-             stats.tabs = u64(o.value(QStringLiteral("tabs")));
-             stats.estimatedBytes = u64(o.value(QStringLiteral("estimated_bytes")));
-             done(stats);
-         });
+    sendOk("GET", QStringLiteral("/admin/v1/status"), {}, context,
+           [done = std::move(done)](QJsonObject json) {
+               const QJsonObject o = json.value(QStringLiteral("auth_sessions")).toObject();
+               AuthSessionStats stats;
+               stats.roots = u64(o.value(QStringLiteral("roots")));
+               stats.tabs = u64(o.value(QStringLiteral("tabs")));
+               stats.estimatedBytes = u64(o.value(QStringLiteral("estimated_bytes")));
+               done(stats);
+           });
 }
 
 SessionInfo RemoteAdminClient::sessionFromJson(const QJsonObject &o)
@@ -320,18 +323,14 @@ void RemoteAdminClient::listSessions(const SessionQuery &query, QObject *context
         q.addQueryItem(QStringLiteral("area"), QString::fromLatin1(areaName(*query.area).data()));
     q.addQueryItem(QStringLiteral("offset"), QString::number(query.offset));
     q.addQueryItem(QStringLiteral("limit"), QString::number(std::min<std::size_t>(query.limit, 1000)));
-    send("GET", QStringLiteral("/admin/v1/sessions?") + q.toString(QUrl::FullyEncoded), {}, context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
-             if (status != 200) {
-                 Q_EMIT failed(errorMessage(status, json));
-                 return;
-             }
-             SessionPage page;
-             page.total = u64(json.value(QStringLiteral("total")));
-             for (const QJsonValue &row : json.value(QStringLiteral("sessions")).toArray())
-                 page.rows.push_back(sessionFromJson(row.toObject()));
-             done(std::move(page));
-         });
+    sendOk("GET", QStringLiteral("/admin/v1/sessions?") + q.toString(QUrl::FullyEncoded), {}, context,
+           [done = std::move(done)](QJsonObject json) {
+               SessionPage page;
+               page.total = u64(json.value(QStringLiteral("total")));
+               for (const QJsonValue &row : json.value(QStringLiteral("sessions")).toArray())
+                   page.rows.push_back(sessionFromJson(row.toObject()));
+               done(std::move(page));
+           });
 }
 
 void RemoteAdminClient::revoke(const IdHash &hash, QObject *context, std::function<void(SessionError)> done)
@@ -358,14 +357,8 @@ void RemoteAdminClient::forceLogout(const std::string &user, std::optional<IdHas
     const QString path = QStringLiteral("/admin/v1/users/") +
                          QString::fromLatin1(QUrl::toPercentEncoding(QString::fromStdString(user))) +
                          QStringLiteral("/logout");
-    send("POST", path, QJsonDocument(body).toJson(QJsonDocument::Compact), context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
-             if (status != 200) {
-                 Q_EMIT failed(errorMessage(status, json));
-                 return;
-             }
-             done(u64(json.value(QStringLiteral("ended"))));
-         });
+    sendOk("POST", path, QJsonDocument(body).toJson(QJsonDocument::Compact), context,
+           [done = std::move(done)](QJsonObject json) { done(u64(json.value(QStringLiteral("ended")))); });
 }
 
 SessionEvent RemoteAdminClient::eventFromJson(const QJsonObject &o)
@@ -386,40 +379,32 @@ SessionEvent RemoteAdminClient::eventFromJson(const QJsonObject &o)
 void RemoteAdminClient::events(std::uint64_t after, std::size_t limit, QObject *context,
                                std::function<void(std::vector<SessionEvent>)> done)
 {
-    send("GET",
-         QStringLiteral("/admin/v1/events?after=%1&limit=%2")
-             .arg(after)
-             .arg(std::min<std::size_t>(limit, 1000)),
-         {}, context, [this, done = std::move(done)](int status, QJsonObject json) {
-             if (status != 200) {
-                 Q_EMIT failed(errorMessage(status, json));
-                 return;
-             }
-             std::vector<SessionEvent> list;
-             for (const QJsonValue &v : json.value(QStringLiteral("events")).toArray())
-                 list.push_back(eventFromJson(v.toObject()));
-             done(std::move(list));
-         });
+    sendOk("GET",
+           QStringLiteral("/admin/v1/events?after=%1&limit=%2")
+               .arg(after)
+               .arg(std::min<std::size_t>(limit, 1000)),
+           {}, context, [done = std::move(done)](QJsonObject json) {
+               std::vector<SessionEvent> list;
+               for (const QJsonValue &v : json.value(QStringLiteral("events")).toArray())
+                   list.push_back(eventFromJson(v.toObject()));
+               done(std::move(list));
+           });
 }
 
 void RemoteAdminClient::blockedAddresses(QObject *context,
                                          std::function<void(std::vector<BlockedAddress>)> done)
 {
-    send("GET", QStringLiteral("/admin/v1/blocked-ips"), {}, context,
-         [this, done = std::move(done)](int status, QJsonObject json) {
-             if (status != 200) {
-                 Q_EMIT failed(errorMessage(status, json));
-                 return;
-             }
-             std::vector<BlockedAddress> list;
-             for (const QJsonValue &v : json.value(QStringLiteral("blocked")).toArray()) {
-                 const QJsonObject o = v.toObject();
-                 list.push_back({str(o.value(QStringLiteral("ip"))),
-                                 o.value(QStringLiteral("until_ms")).toInteger(),
-                                 u64(o.value(QStringLiteral("failures")))});
-             }
-             done(std::move(list));
-         });
+    sendOk("GET", QStringLiteral("/admin/v1/blocked-ips"), {}, context,
+           [done = std::move(done)](QJsonObject json) {
+               std::vector<BlockedAddress> list;
+               for (const QJsonValue &v : json.value(QStringLiteral("blocked")).toArray()) {
+                   const QJsonObject o = v.toObject();
+                   list.push_back({str(o.value(QStringLiteral("ip"))),
+                                   o.value(QStringLiteral("until_ms")).toInteger(),
+                                   u64(o.value(QStringLiteral("failures")))});
+               }
+               done(std::move(list));
+           });
 }
 
 void RemoteAdminClient::unblockAddress(const std::string &ip, QObject *context,

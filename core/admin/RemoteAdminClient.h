@@ -56,8 +56,13 @@ public:
 private:
     // Sends one request; `handle` receives the HTTP status and the parsed JSON body on `context`'s
     // thread, unless the request failed at the network level (then failed() is emitted).
+    QNetworkReply *start(const QByteArray &method, const QString &pathAndQuery, const QByteArray &body);
     void send(const QByteArray &method, const QString &pathAndQuery, const QByteArray &body, QObject *context,
               std::function<void(int, QJsonObject)> handle);
+    // send() for calls whose only good answer is 200: any other status is failed() with the
+    // service's message.
+    void sendOk(const QByteArray &method, const QString &pathAndQuery, const QByteArray &body,
+                QObject *context, std::function<void(QJsonObject)> handle);
     void poll();
 
     QUrl m_url;
