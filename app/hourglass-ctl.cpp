@@ -5,6 +5,7 @@
 #include "DataDirectory.h"
 #include "Runtime.h"
 #include "SettingsSchema.h"
+#include "SqliteStore.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -1,10 +1,13 @@
 #include "Runtime.h"
 
 #include "AtomicFile.h"
+#include "RedisStore.h"
+#include "SqliteStore.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
 
 namespace hourglass {
 
@@ -68,13 +71,8 @@ std::unique_ptr<Runtime> Runtime::open(const Options &options, OpenError *code, 
     rt->m_configSections = loaded.sections;
     rt->m_configMigratedFrom = loaded.migratedFrom;
 
-    std::string storeError;
-    SqliteStore::Options storeOptions;
-    storeOptions.path = dir.storeFile().toStdString();
-    rt->m_store = SqliteStore::open(storeOptions, &storeError);
-    if (!rt->m_store) {
+    if (!rt->openStore(error)) {
         *code = OpenError::Store;
-        *error = QString::fromStdString(storeError);
         return nullptr;
     }
 
@@ -96,9 +94,108 @@ std::unique_ptr<Runtime> Runtime::open(const Options &options, OpenError *code, 
         *error = QString::fromStdString(rt->m_restored.error);
         return nullptr;
     }
+    if (rt->m_store->shared()) {
+        // Every node applies one policy: the shared one when there is one, else this node's
+        // becomes it.
+        const auto shared = rt->m_store->readSharedConfig();
+        if (!shared) {
+            *code = OpenError::Store;
+            *error = QString::fromStdString(rt->m_store->lastError());
+            return nullptr;
+        }
+        if (shared->version > 0) {
+            rt->pullSharedPolicy();
+        } else {
+            const QByteArray json =
+                QJsonDocument(ConfigFile::settingsToJson(loaded.policy)).toJson(QJsonDocument::Compact);
+            if (!rt->m_store->writeSharedConfig(json.toStdString(), &rt->m_sharedConfigVersion)) {
+                *code = OpenError::Store;
+                *error = QString::fromStdString(rt->m_store->lastError());
+                return nullptr;
+            }
+        }
+        rt->m_watcher = std::thread([r = rt.get()] { r->watchSharedConfig(); });
+    }
     if (options.maintenance)
         rt->m_engine->startMaintenance();
     return rt;
+}
+
+bool Runtime::openStore(QString *error)
+{
+    QString url = m_options.storeUrl;
+    if (url.isEmpty()) {
+        const QJsonValue configured =
+            m_configSections.value(QStringLiteral("store")).toObject().value(QStringLiteral("url"));
+        if (!configured.isUndefined() && !configured.isString()) {
+            *error =
+                QStringLiteral("%1: \"store\".\"url\" must be a string: \"embedded\" or redis://host:port/db")
+                    .arg(m_dir.configFile());
+            return false;
+        }
+        url = configured.toString();
+    }
+    std::string storeError;
+    if (url.isEmpty() || url == QLatin1String("embedded")) {
+        SqliteStore::Options storeOptions;
+        storeOptions.path = m_dir.storeFile().toStdString();
+        m_store = SqliteStore::open(storeOptions, &storeError);
+    } else {
+        RedisStore::Options redisOptions;
+        const auto parsed = RedisStore::parseUrl(url.toStdString(), &storeError);
+        if (parsed) {
+            redisOptions.url = *parsed;
+            m_store = RedisStore::open(redisOptions, &storeError);
+        }
+    }
+    if (!m_store) {
+        *error = QString::fromStdString(storeError);
+        return false;
+    }
+    return true;
+}
+
+bool Runtime::pullSharedPolicy()
+{
+    const auto shared = m_store->readSharedConfig();
+    if (!shared)
+        return false;
+    std::lock_guard lock(m_configMutex);
+    if (shared->version <= m_sharedConfigVersion)
+        return false;
+    Policy policy = m_engine->policy();
+    QString error;
+    const QJsonDocument document = QJsonDocument::fromJson(QByteArray::fromStdString(shared->json));
+    if (!document.isObject() || !ConfigFile::settingsFromJson(document.object(), policy, &error)) {
+        // A node of another version may have written it: keep the policy in force, say so once.
+        m_sharedConfigVersion = shared->version;
+        std::vector<SessionEvent> events(1);
+        events[0].type = EventType::PolicyChanged;
+        events[0].timeMs = (m_options.clock ? m_options.clock : &SystemClock::instance())->nowMs();
+        events[0].detail =
+            "shared policy version " + std::to_string(shared->version) + " ignored: " + error.toStdString();
+        m_events.publish(events);
+        return false;
+    }
+    m_sharedConfigVersion = shared->version;
+    // The local file follows, so that the node starts with it even when Redis is down.
+    QString saveError;
+    ConfigFile(m_dir.configFile()).save(policy, m_configSections, &saveError);
+    return m_engine->setPolicy(policy).ok();
+}
+
+void Runtime::watchSharedConfig()
+{
+    std::unique_lock lock(m_watchMutex);
+    while (!m_watchStop) {
+        m_watchWake.wait_for(lock, std::chrono::milliseconds(m_options.sharedConfigPollMs),
+                             [this] { return m_watchStop; });
+        if (m_watchStop)
+            break;
+        lock.unlock();
+        pullSharedPolicy();
+        lock.lock();
+    }
 }
 
 Runtime::~Runtime()
@@ -111,6 +208,14 @@ void Runtime::shutdown()
     if (m_shutDown)
         return;
     m_shutDown = true;
+    if (m_watcher.joinable()) {
+        {
+            std::lock_guard lock(m_watchMutex);
+            m_watchStop = true;
+        }
+        m_watchWake.notify_all();
+        m_watcher.join();
+    }
     if (m_engine) {
         m_engine->stopMaintenance();
         m_engine->flushTouches();
@@ -152,6 +257,15 @@ ConfigResult Runtime::setPolicy(const Policy &policy)
     if (!cross.ok())
         return cross;
     QString error;
+    if (m_store->shared()) {
+        // The shared copy first: a policy that cannot reach the other nodes is not applied here.
+        const QByteArray json =
+            QJsonDocument(ConfigFile::settingsToJson(policy)).toJson(QJsonDocument::Compact);
+        std::uint64_t version = 0;
+        if (!m_store->writeSharedConfig(json.toStdString(), &version))
+            return {ConfigError::WriteFailed, {}, "shared store unavailable: " + m_store->lastError(), 0};
+        m_sharedConfigVersion = version;
+    }
     if (!ConfigFile(m_dir.configFile()).save(policy, m_configSections, &error))
         return {ConfigError::WriteFailed, {}, error.toStdString(), 0};
     return m_engine->setPolicy(policy);

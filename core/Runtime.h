@@ -5,14 +5,16 @@
 #include "EventHub.h"
 #include "EventLog.h"
 #include "SessionEngine.h"
-#include "SqliteStore.h"
+#include "SessionStore.h"
 
 #include <QJsonObject>
 #include <QLockFile>
 #include <QString>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace hourglass {
 
@@ -36,6 +38,11 @@ public:
         // ships /etc/hourglass/hourglass.json). It must be valid; the data directory's copy is the
         // one changed afterwards (console, hourglass-ctl, admin API).
         QString initialConfig;
+        // Session store: "embedded" or redis://[[user]:password@]host[:port][/db]. Empty: the
+        // configuration's "store" section ({"url": …}), else embedded.
+        QString storeUrl;
+        // How often a node on a shared store looks for policy changed by another node.
+        int sharedConfigPollMs = 500;
     };
 
     enum class OpenError
@@ -52,7 +59,11 @@ public:
 
     SessionEngine &engine() { return *m_engine; }
     EventHub &events() { return m_events; }
-    SqliteStore &store() { return *m_store; }
+    SessionStore &store() { return *m_store; }
+    bool sharedStore() const { return m_store->shared(); }
+    // Applies a policy another node wrote to the shared store, if any is newer (the watcher
+    // thread calls this; tests call it directly). Returns true when the policy changed.
+    bool pullSharedPolicy();
     const DataDirectory &dataDirectory() const { return m_dir; }
     const SessionStore::LoadResult &restored() const { return m_restored; }
     int configMigratedFrom() const { return m_configMigratedFrom; }
@@ -71,6 +82,8 @@ public:
 
 private:
     Runtime(const Options &options, const QString &root);
+    bool openStore(QString *error);
+    void watchSharedConfig();
 
     Options m_options;
     DataDirectory m_dir;
@@ -80,7 +93,12 @@ private:
     int m_configMigratedFrom = 0;
     EventHub m_events;
     std::unique_ptr<EventLog> m_log;
-    std::unique_ptr<SqliteStore> m_store;
+    std::unique_ptr<SessionStore> m_store;
+    std::uint64_t m_sharedConfigVersion = 0; // guarded by m_configMutex
+    std::mutex m_watchMutex;
+    std::condition_variable m_watchWake;
+    bool m_watchStop = false;
+    std::thread m_watcher;
     std::unique_ptr<SessionEngine> m_engine;
     SessionStore::LoadResult m_restored;
     int m_logSubscription = 0;

@@ -62,7 +62,8 @@ std::string_view sessionErrorName(SessionError error)
 }
 
 SessionEngine::SessionEngine(Options options, const Policy &policy)
-    : m_options(options), m_clock(options.clock ? options.clock : &SystemClock::instance()),
+    : m_options(options), m_shared(options.store && options.store->shared()),
+      m_clock(options.clock ? options.clock : &SystemClock::instance()),
       m_random(options.random ? options.random : &OpenSslRandom::instance()), m_policy(policy)
 {
     const std::size_t shardCount = std::max<std::size_t>(1, m_options.shards);
@@ -85,6 +86,171 @@ TimeMs SessionEngine::now() const
     return m_clock->nowMs();
 }
 
+ExpiryRules SessionEngine::currentRules() const
+{
+    const Policy policy = this->policy();
+    ExpiryRules rules{};
+    for (const Area area : kAreas)
+        rules[static_cast<std::size_t>(area)] = rulesFor(policy.area(area));
+    return rules;
+}
+
+// ---- shared store: the local sessions are a cache ---------------------------------------------
+
+void SessionEngine::cacheUpsert(SessionRecord &&record)
+{
+    Shard &shard = shardFor(record.hash);
+    const auto update = [&](Slot &slot) {
+        // Owner, area and creation never change; what other nodes change is brought over.
+        slot.lastActivityMs = std::max(slot.lastActivityMs, record.lastActivityMs);
+        slot.data = std::move(record.data);
+        slot.rememberMe = record.rememberMe;
+    };
+    {
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.sessions.find(record.hash); it != shard.sessions.end()) {
+            update(it->second);
+            return;
+        }
+    }
+    std::lock_guard directoryLock(m_directoryMutex);
+    std::lock_guard lock(shard.mutex);
+    if (auto it = shard.sessions.find(record.hash); it != shard.sessions.end()) {
+        update(it->second);
+        return;
+    }
+    Slot slot;
+    slot.user = std::move(record.user);
+    slot.clientIp = std::move(record.clientIp);
+    slot.userAgent = std::move(record.userAgent);
+    slot.data = std::move(record.data);
+    slot.createdMs = record.createdMs;
+    slot.authTimeMs = record.authTimeMs;
+    slot.lastActivityMs = record.lastActivityMs;
+    slot.area = record.area;
+    slot.rememberMe = record.rememberMe;
+    auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
+    heapPush(shard,
+             {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
+    m_byUser[it->second.user].push_back({record.hash, it->second.createdMs, it->second.area});
+    ++m_byIp[it->second.clientIp];
+    m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void SessionEngine::cacheDrop(const IdHash &hash)
+{
+    Shard &shard = shardFor(hash);
+    {
+        std::lock_guard lock(shard.mutex);
+        if (shard.sessions.find(hash) == shard.sessions.end())
+            return;
+    }
+    std::lock_guard directoryLock(m_directoryMutex);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sessions.find(hash);
+    if (it == shard.sessions.end())
+        return;
+    directoryRemove(it->second.user, it->second.clientIp, hash);
+    m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
+    shard.sessions.erase(it);
+    ++shard.staleHeapEntries;
+    if (shard.staleHeapEntries > shard.sessions.size() + 1024)
+        rebuildHeap(shard);
+}
+
+SessionError SessionEngine::syncSession(const IdHash &hash, bool touch)
+{
+    std::string user;
+    bool known = false;
+    {
+        Shard &shard = shardFor(hash);
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.sessions.find(hash); it != shard.sessions.end()) {
+            user = it->second.user;
+            known = true;
+        }
+    }
+    SessionStore::Fetched fetched =
+        m_options.store->fetch(hash, known ? &user : nullptr, now(), currentRules(), touch);
+    switch (fetched.status) {
+    case SessionStore::FetchStatus::Live:
+        cacheUpsert(std::move(fetched.record));
+        return SessionError::None;
+    case SessionStore::FetchStatus::Gone:
+        cacheDrop(hash);
+        return SessionError::Unknown;
+    case SessionStore::FetchStatus::Expired:
+        cacheDrop(hash);
+        m_counters.expired.fetch_add(1, std::memory_order_relaxed);
+        return SessionError::Expired;
+    case SessionStore::FetchStatus::Unavailable:
+        break;
+    }
+    return SessionError::StoreUnavailable;
+}
+
+bool SessionEngine::syncUser(const std::string &user)
+{
+    std::optional<std::vector<SessionRecord>> records =
+        m_options.store->fetchUser(user, now(), currentRules());
+    if (!records)
+        return false;
+    std::vector<IdHash> cached;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        if (auto it = m_byUser.find(user); it != m_byUser.end()) {
+            for (const UserEntry &entry : it->second)
+                cached.push_back(entry.hash);
+        }
+    }
+    for (const IdHash &hash : cached) {
+        const bool live = std::any_of(records->begin(), records->end(),
+                                      [&](const SessionRecord &r) { return r.hash == hash; });
+        if (!live)
+            cacheDrop(hash);
+    }
+    for (SessionRecord &record : *records)
+        cacheUpsert(std::move(record));
+    return true;
+}
+
+bool SessionEngine::syncAuthRoot(const IdHash &hash, bool *unavailable)
+{
+    *unavailable = false;
+    AuthRootRecord record;
+    switch (m_options.store->fetchAuthRoot(hash, &record)) {
+    case SessionStore::AuthFetch::Found: {
+        const TimeMs flowMs = policy().loginFlowTimeoutMinutes * kMsPerMinute;
+        std::lock_guard lock(m_authMutex);
+        auto it = m_authRoots.find(hash);
+        if (it == m_authRoots.end()) {
+            m_authTabs += record.tabs.size();
+            m_authHeap.push_back({saturatingAdd(record.lastActivityMs, flowMs), hash});
+            std::push_heap(m_authHeap.begin(), m_authHeap.end(),
+                           [](const auto &a, const auto &b) { return heapGreater(a, b); });
+            m_authRoots.emplace(hash, AuthRoot{std::move(record), {}});
+        } else {
+            m_authTabs -= it->second.record.tabs.size();
+            m_authTabs += record.tabs.size();
+            it->second.record = std::move(record);
+        }
+        return true;
+    }
+    case SessionStore::AuthFetch::Gone: {
+        std::lock_guard lock(m_authMutex);
+        if (auto it = m_authRoots.find(hash); it != m_authRoots.end()) {
+            m_authTabs -= it->second.record.tabs.size();
+            m_authRoots.erase(it);
+        }
+        return false;
+    }
+    case SessionStore::AuthFetch::Unavailable:
+        break;
+    }
+    *unavailable = true;
+    return false;
+}
+
 SessionEngine::Shard &SessionEngine::shardFor(const IdHash &hash) const
 {
     // Bytes 8..15 are independent of the bytes the hash table uses for its buckets.
@@ -93,33 +259,33 @@ SessionEngine::Shard &SessionEngine::shardFor(const IdHash &hash) const
     return *m_shards[h % m_shards.size()];
 }
 
-SessionEngine::ExpiryRules SessionEngine::rulesFor(const AreaPolicy &policy)
+ExpiryRule SessionEngine::rulesFor(const AreaPolicy &policy)
 {
     return {policy.idleTimeoutMinutes * kMsPerMinute, policy.rememberMePeriodMinutes * kMsPerMinute,
             policy.maxTimeoutEnabled, policy.maxTimeoutMinutes * kMsPerMinute};
 }
 
-TimeMs SessionEngine::idleDeadline(const Slot &slot, const ExpiryRules &rules)
+TimeMs SessionEngine::idleDeadline(const Slot &slot, const ExpiryRule &rules)
 {
     // A remember-me session uses the remember-me period in place of the idle timeout.
     return saturatingAdd(slot.lastActivityMs, slot.rememberMe ? rules.rememberMeMs : rules.idleMs);
 }
 
-TimeMs SessionEngine::absoluteDeadline(const Slot &slot, const ExpiryRules &rules)
+TimeMs SessionEngine::absoluteDeadline(const Slot &slot, const ExpiryRule &rules)
 {
     // WSO2/Asgardeo maximum session timeout: counted from authentication, never extended by
     // activity or by remember-me.
     return rules.maxEnabled ? saturatingAdd(slot.authTimeMs, rules.maxMs) : SessionInfo::kNoDeadline;
 }
 
-TimeMs SessionEngine::expiresAt(const Slot &slot, const ExpiryRules &rules)
+TimeMs SessionEngine::expiresAt(const Slot &slot, const ExpiryRule &rules)
 {
     return std::min(idleDeadline(slot, rules), absoluteDeadline(slot, rules));
 }
 
 SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const
 {
-    const ExpiryRules &rules = shard.rules[static_cast<std::size_t>(slot.area)];
+    const ExpiryRule &rules = shard.rules[static_cast<std::size_t>(slot.area)];
     SessionInfo info;
     info.hash = hash;
     info.user = slot.user;
@@ -248,7 +414,7 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
         std::lock_guard lock(shard->mutex);
         bool changed = false;
         for (const Area area : kAreas) {
-            const ExpiryRules rules = rulesFor(policy.area(area));
+            const ExpiryRule rules = rulesFor(policy.area(area));
             auto &current = shard->rules[static_cast<std::size_t>(area)];
             changed = changed || current.idleMs != rules.idleMs ||
                       current.rememberMeMs != rules.rememberMeMs || current.maxEnabled != rules.maxEnabled ||
@@ -287,14 +453,17 @@ void SessionEngine::directoryRemove(const std::string &user, const std::string &
 }
 
 void SessionEngine::removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
-                                 std::vector<StoreMutation> &mutations)
+                                 std::vector<StoreMutation> &mutations, bool revoked)
 {
     const IdHash hash = it->first;
+    StoreMutation::RemoveSession remove{
+        hash, it->second.user, revoked,
+        expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), now()};
     directoryRemove(it->second.user, it->second.clientIp, hash);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
-    mutations.push_back({StoreMutation::RemoveSession{hash}});
+    mutations.push_back({std::move(remove)});
     // Destroyed sessions leave stale heap entries behind; bound them by the live count.
     if (shard.staleHeapEntries > shard.sessions.size() + 1024)
         rebuildHeap(shard);
@@ -316,7 +485,7 @@ std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs ti
             continue;
         if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= time) {
             events.push_back(eventFor(EventType::Expired, time, entry.hash, it->second));
-            removeLocked(shard, it, mutations);
+            removeLocked(shard, it, mutations, false);
             m_counters.expired.fetch_add(1, std::memory_order_relaxed);
             ++removed;
         }
@@ -339,6 +508,11 @@ CreateResult SessionEngine::create(const CreateParams &params)
     const IdHash hash = token->hash();
     const Policy policy = this->policy();
     const AreaPolicy &areaPolicy = policy.area(params.area);
+    // Per-user limits count the sessions on every node.
+    if (m_shared && areaPolicy.maxSessionsPerUser > 0 && !syncUser(params.user)) {
+        result.error = SessionError::StoreUnavailable;
+        return result;
+    }
 
     Events events;
     std::vector<StoreMutation> mutations;
@@ -404,7 +578,7 @@ CreateResult SessionEngine::create(const CreateParams &params)
                         SessionEvent d = eventFor(EventType::Destroyed, time, victim, slotIt->second);
                         d.detail = "terminated: per-user limit, oldest session";
                         events.push_back(std::move(d));
-                        removeLocked(shard, slotIt, mutations);
+                        removeLocked(shard, slotIt, mutations, true);
                         m_counters.destroyed.fetch_add(1, std::memory_order_relaxed);
                         result.displaced.push_back(victim);
                     }
@@ -430,7 +604,10 @@ CreateResult SessionEngine::create(const CreateParams &params)
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
-                mutations.push_back({StoreMutation::PutSession{recordOf(hash, it->second)}});
+                mutations.push_back({StoreMutation::PutSession{
+                    recordOf(hash, it->second),
+                    expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
+                    std::nullopt}});
                 m_byUser[params.user].push_back({hash, time, params.area});
                 ++m_byIp[params.clientIp];
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
@@ -477,6 +654,15 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
         return result;
     }
     const IdHash hash = token->hash();
+    if (m_shared) {
+        // One round trip: the store decides validity and touches the session.
+        if (const SessionError error = syncSession(hash, touch == Touch::Yes); error != SessionError::None) {
+            result.error = error;
+            if (error != SessionError::StoreUnavailable)
+                countRejection(error);
+            return result;
+        }
+    }
     Shard &shard = shardFor(hash);
     {
         std::lock_guard lock(shard.mutex);
@@ -489,8 +675,10 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
             if (expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]) <= time) {
                 result.error = SessionError::Expired; // the sweeper reclaims it
             } else {
-                if (touch == Touch::Yes && time > slot.lastActivityMs) {
-                    slot.lastActivityMs = time; // slides the idle horizon only
+                // A shared store was touched already; the touch is still queued so that the store
+                // can extend what depends on the session (its lookup key) once per second.
+                if (touch == Touch::Yes && (time > slot.lastActivityMs || m_shared)) {
+                    slot.lastActivityMs = std::max(slot.lastActivityMs, time); // slides the idle horizon only
                     if (!slot.touchDirty) {
                         slot.touchDirty = true;
                         shard.dirty.push_back(hash);
@@ -521,6 +709,14 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
     }
     const IdHash oldHash = token->hash();
     const IdHash newHash = fresh->hash();
+    if (m_shared) {
+        if (const SessionError error = syncSession(oldHash, false); error != SessionError::None) {
+            result.error = error;
+            if (error != SessionError::StoreUnavailable)
+                countRejection(error);
+            return result;
+        }
+    }
     Events events;
     std::vector<StoreMutation> mutations;
     SessionStore::Ticket ticket = 0;
@@ -538,10 +734,13 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
                        time) {
                 result.error = SessionError::Expired;
             } else {
+                const TimeMs oldExpiry =
+                    expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]);
                 moved = std::move(it->second);
                 shard.sessions.erase(it);
                 ++shard.staleHeapEntries;
-                mutations.push_back({StoreMutation::RemoveSession{oldHash}});
+                mutations.push_back(
+                    {StoreMutation::RemoveSession{oldHash, moved.user, true, oldExpiry, time}});
             }
         }
         if (result.error == SessionError::None) {
@@ -552,7 +751,9 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
             auto [it, inserted] = shard.sessions.emplace(newHash, std::move(moved));
             heapPush(shard, {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
                              newHash});
-            mutations.push_back({StoreMutation::PutSession{recordOf(newHash, it->second)}});
+            mutations.push_back({StoreMutation::PutSession{
+                recordOf(newHash, it->second),
+                expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), oldHash}});
             for (UserEntry &entry : m_byUser[it->second.user]) {
                 if (entry.hash == oldHash)
                     entry.hash = newHash;
@@ -591,6 +792,14 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
     }
     const IdHash hash = token->hash();
     const Policy policy = this->policy();
+    if (m_shared) {
+        if (const SessionError error = syncSession(hash, false); error != SessionError::None) {
+            result.error = error;
+            if (error != SessionError::StoreUnavailable)
+                countRejection(error);
+            return result;
+        }
+    }
     Events events;
     SessionStore::Ticket ticket = 0;
     {
@@ -622,7 +831,9 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
                 slot.data = std::move(data);
                 slot.lastActivityMs = std::max(slot.lastActivityMs, time);
                 std::vector<StoreMutation> mutations;
-                mutations.push_back({StoreMutation::SetData{hash, slot.data, slot.lastActivityMs}});
+                mutations.push_back({StoreMutation::SetData{
+                    hash, slot.data, slot.lastActivityMs, slot.user,
+                    expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)])}});
                 ticket = submit(std::move(mutations));
             }
             if (result.error == SessionError::None)
@@ -647,6 +858,14 @@ GetDataResult SessionEngine::getData(std::string_view tokenText)
         return result;
     }
     const IdHash hash = token->hash();
+    if (m_shared) {
+        if (const SessionError error = syncSession(hash, false); error != SessionError::None) {
+            result.error = error;
+            if (error != SessionError::StoreUnavailable)
+                countRejection(error);
+            return result;
+        }
+    }
     Shard &shard = shardFor(hash);
     std::lock_guard lock(shard.mutex);
     auto it = shard.sessions.find(hash);
@@ -675,6 +894,10 @@ SessionError SessionEngine::destroy(std::string_view tokenText)
 
 SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
 {
+    if (m_shared) {
+        if (const SessionError error = syncSession(hash, false); error != SessionError::None)
+            return error;
+    }
     Events events;
     SessionStore::Ticket ticket = 0;
     SessionError error = SessionError::None;
@@ -690,7 +913,7 @@ SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
             e.detail = std::string(reason);
             events.push_back(std::move(e));
             std::vector<StoreMutation> mutations;
-            removeLocked(shard, it, mutations);
+            removeLocked(shard, it, mutations, true);
             ticket = submit(std::move(mutations));
             m_counters.destroyed.fetch_add(1, std::memory_order_relaxed);
         }
@@ -702,20 +925,41 @@ SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
 }
 
 std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<IdHash> except,
-                                       std::optional<Area> area)
+                                       std::optional<Area> area, bool *durableOut)
 {
     const std::string user(userView);
     Events events;
     std::size_t ended = 0;
     SessionStore::Ticket ticket = 0;
+    // Sessions on other nodes are brought in first; should that fail, the "not before" record
+    // below still ends them on every node.
+    if (m_shared)
+        syncUser(user);
     {
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
         auto userIt = m_byUser.find(user);
-        if (userIt == m_byUser.end())
+        if (userIt == m_byUser.end() && !m_shared) {
+            if (durableOut)
+                *durableOut = true;
             return 0;
-        const std::vector<UserEntry> entries = userIt->second;
+        }
+        const std::vector<UserEntry> entries =
+            userIt == m_byUser.end() ? std::vector<UserEntry>() : userIt->second;
         std::vector<StoreMutation> mutations;
+        if (m_shared) {
+            TimeMs keepFor = 0;
+            {
+                std::lock_guard policyLock(m_policyMutex);
+                for (const Area a : kAreas) {
+                    const AreaPolicy &p = m_policy.area(a);
+                    keepFor = std::max({keepFor, p.idleTimeoutMinutes * kMsPerMinute,
+                                        p.rememberMePeriodMinutes * kMsPerMinute,
+                                        p.maxTimeoutEnabled ? p.maxTimeoutMinutes * kMsPerMinute : 0});
+                }
+            }
+            mutations.push_back({StoreMutation::RevokeUser{user, area, except, time, keepFor}});
+        }
         for (const UserEntry &entry : entries) {
             if ((except && entry.hash == *except) || (area && entry.area != *area))
                 continue;
@@ -724,7 +968,7 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
             auto it = shard.sessions.find(entry.hash);
             if (it == shard.sessions.end())
                 continue;
-            removeLocked(shard, it, mutations);
+            removeLocked(shard, it, mutations, true);
             ++ended;
         }
         ticket = submit(std::move(mutations));
@@ -738,7 +982,9 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
     }
     m_counters.forcedLogouts.fetch_add(ended, std::memory_order_relaxed);
     publish(events);
-    durable(ticket);
+    const bool ok = durable(ticket);
+    if (durableOut)
+        *durableOut = ok;
     return ended;
 }
 
@@ -754,6 +1000,38 @@ std::optional<SessionInfo> SessionEngine::find(const IdHash &hash) const
 
 SessionPage SessionEngine::list(const SessionQuery &query) const
 {
+    // Shared store: every node's sessions, paged by the store (by user or area; the text and
+    // client IP filters search this node's cache).
+    if (m_shared && query.text.empty() && query.clientIp.empty()) {
+        const ExpiryRules rules = currentRules();
+        SessionStore::SharedQuery shared{query.user, query.area, query.offset, query.limit};
+        if (auto page = m_options.store->sharedList(shared, now(), rules)) {
+            SessionPage result;
+            result.total = page->total;
+            result.rows.reserve(page->rows.size());
+            for (SessionRecord &record : page->rows) {
+                Slot slot;
+                slot.user = std::move(record.user);
+                slot.clientIp = std::move(record.clientIp);
+                slot.userAgent = std::move(record.userAgent);
+                slot.data = std::move(record.data);
+                slot.createdMs = record.createdMs;
+                slot.authTimeMs = record.authTimeMs;
+                slot.lastActivityMs = record.lastActivityMs;
+                slot.area = record.area;
+                slot.rememberMe = record.rememberMe;
+                const Shard &shard = shardFor(record.hash);
+                SessionInfo info;
+                {
+                    std::lock_guard lock(shard.mutex);
+                    info = infoOf(record.hash, slot, shard);
+                }
+                result.rows.push_back(std::move(info));
+            }
+            fillSubSessions(result.rows);
+            return result;
+        }
+    }
     // Matching sessions are first collected as small keys (creation time, hash), so that a page of
     // 1,000,000 sessions sorts 40-byte keys and copies only the rows it returns.
     struct Key
@@ -845,6 +1123,13 @@ EngineCounters SessionEngine::counters() const
     EngineCounters c;
     for (std::size_t i = 0; i < kAreas.size(); ++i)
         c.active[i] = m_counters.active[i].load(std::memory_order_relaxed);
+    // Shared store: the sessions of every node, not this node's cache.
+    if (m_shared) {
+        if (const auto shared = m_options.store->sharedCounts()) {
+            for (std::size_t i = 0; i < kAreas.size(); ++i)
+                c.active[i] = (*shared)[i];
+        }
+    }
     c.created = m_counters.created.load(std::memory_order_relaxed);
     c.validations = m_counters.validations.load(std::memory_order_relaxed);
     c.rejectedMalformed = m_counters.rejectedMalformed.load(std::memory_order_relaxed);
@@ -874,6 +1159,16 @@ AuthStartResult SessionEngine::startAuthentication(std::string_view rootTokenTex
     const std::string tabId = base64UrlEncode(tabBytes.data(), tabBytes.size());
     const Policy policy = this->policy();
     const TimeMs flowMs = policy.loginFlowTimeoutMinutes * kMsPerMinute;
+    if (m_shared) {
+        if (const auto token = SessionToken::parse(rootTokenText)) {
+            bool unavailable = false;
+            syncAuthRoot(token->hash(), &unavailable);
+            if (unavailable) {
+                result.error = SessionError::StoreUnavailable;
+                return result;
+            }
+        }
+    }
 
     Events events;
     SessionStore::Ticket ticket = 0;
@@ -927,7 +1222,7 @@ AuthStartResult SessionEngine::startAuthentication(std::string_view rootTokenTex
         result.tabId = tabId;
         result.tabCount = record.tabs.size();
         std::vector<StoreMutation> mutations;
-        mutations.push_back({StoreMutation::PutAuthRoot{record}});
+        mutations.push_back({StoreMutation::PutAuthRoot{record, saturatingAdd(time, flowMs)}});
         ticket = submit(std::move(mutations));
     }
     publish(events);
@@ -946,6 +1241,14 @@ CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenTex
     if (!token) {
         result.error = SessionError::Malformed;
         return result;
+    }
+    if (m_shared) {
+        bool unavailable = false;
+        syncAuthRoot(token->hash(), &unavailable);
+        if (unavailable) {
+            result.error = SessionError::StoreUnavailable;
+            return result;
+        }
     }
     const TimeMs flowMs = policy().loginFlowTimeoutMinutes * kMsPerMinute;
     SessionStore::Ticket ticket = 0;
@@ -974,7 +1277,8 @@ CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenTex
             mutations.push_back({StoreMutation::RemoveAuthRoot{record.hash}});
             m_authRoots.erase(it);
         } else {
-            mutations.push_back({StoreMutation::PutAuthRoot{record}});
+            mutations.push_back(
+                {StoreMutation::PutAuthRoot{record, saturatingAdd(record.lastActivityMs, flowMs)}});
         }
         ticket = submit(std::move(mutations));
     }
@@ -1019,6 +1323,13 @@ SessionError SessionEngine::cancelAuthentication(std::string_view rootTokenText,
     const auto token = SessionToken::parse(rootTokenText);
     if (!token)
         return SessionError::Malformed;
+    if (m_shared) {
+        bool unavailable = false;
+        syncAuthRoot(token->hash(), &unavailable);
+        if (unavailable)
+            return SessionError::StoreUnavailable;
+    }
+    const TimeMs flowMs = policy().loginFlowTimeoutMinutes * kMsPerMinute;
     SessionStore::Ticket ticket = 0;
     {
         std::lock_guard lock(m_authMutex);
@@ -1036,7 +1347,8 @@ SessionError SessionEngine::cancelAuthentication(std::string_view rootTokenText,
             mutations.push_back({StoreMutation::RemoveAuthRoot{record.hash}});
             m_authRoots.erase(it);
         } else {
-            mutations.push_back({StoreMutation::PutAuthRoot{record}});
+            mutations.push_back(
+                {StoreMutation::PutAuthRoot{record, saturatingAdd(record.lastActivityMs, flowMs)}});
         }
         ticket = submit(std::move(mutations));
     }
@@ -1111,6 +1423,10 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         }
     }
     const std::size_t removed = expired.size();
+    // A shared store expires sessions itself, and another node may have touched one since this
+    // node saw it: only this node's cached copy goes.
+    if (m_shared)
+        return removed;
     m_counters.expired.fetch_add(removed, std::memory_order_relaxed);
     std::vector<StoreMutation> mutations;
     mutations.reserve(removed);
@@ -1122,7 +1438,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         e.clientIp = std::move(x.clientIp);
         e.idHash = x.hash.toHex();
         events.push_back(std::move(e));
-        mutations.push_back({StoreMutation::RemoveSession{x.hash}});
+        mutations.push_back({StoreMutation::RemoveSession{x.hash, {}, false, time, time}});
     }
     // Expiry removals are not acknowledged to anyone: submit without waiting. Should they be lost,
     // the sessions are still expired by time when loaded again.
@@ -1155,14 +1471,16 @@ std::size_t SessionEngine::sweepAuth(TimeMs time, std::size_t budget, Events &ev
                 std::push_heap(m_authHeap.begin(), m_authHeap.end(), cmp);
                 continue;
             }
-            SessionEvent e = event(EventType::Expired, time);
-            e.idHash = entry.hash.toHex();
-            e.clientIp = it->second.record.clientIp;
-            e.count = static_cast<std::int64_t>(it->second.record.tabs.size());
-            e.detail = "unfinished login flow expired";
-            events.push_back(std::move(e));
             m_authTabs -= it->second.record.tabs.size();
-            mutations.push_back({StoreMutation::RemoveAuthRoot{entry.hash}});
+            if (!m_shared) { // a shared store expires login flows itself
+                SessionEvent e = event(EventType::Expired, time);
+                e.idHash = entry.hash.toHex();
+                e.clientIp = it->second.record.clientIp;
+                e.count = static_cast<std::int64_t>(it->second.record.tabs.size());
+                e.detail = "unfinished login flow expired";
+                events.push_back(std::move(e));
+                mutations.push_back({StoreMutation::RemoveAuthRoot{entry.hash}});
+            }
             m_authRoots.erase(it);
             ++removed;
         }
@@ -1218,7 +1536,9 @@ std::size_t SessionEngine::flushTouches()
             if (it == shard->sessions.end())
                 continue;
             it->second.touchDirty = false;
-            touches.push_back({hash, it->second.lastActivityMs});
+            touches.push_back(
+                {hash, it->second.lastActivityMs, m_shared ? it->second.user : std::string(),
+                 expiresAt(it->second, shard->rules[static_cast<std::size_t>(it->second.area)])});
         }
         shard->dirty.clear();
     }
@@ -1296,7 +1616,7 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             slot.rememberMe = record.rememberMe;
             const TimeMs due = expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]);
             if (due <= time) { // expired while we were down: never revive
-                stale.push_back({StoreMutation::RemoveSession{record.hash}});
+                stale.push_back({StoreMutation::RemoveSession{record.hash, slot.user, false, due, time}});
                 m_counters.expired.fetch_add(1, std::memory_order_relaxed);
                 return;
             }

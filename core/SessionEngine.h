@@ -221,12 +221,16 @@ public:
     SessionError revoke(const IdHash &hash, std::string_view reason = "terminated by administrator");
     // Ends every session of user (in area, when given) except the one with hash except: the
     // "force logout after password change" behaviour. Returns the number of sessions ended.
+    // durable (optional) is false when the store could not record the revocation: the caller
+    // must not report success.
     std::size_t forceLogout(std::string_view user, std::optional<IdHash> except = std::nullopt,
-                            std::optional<Area> area = std::nullopt);
+                            std::optional<Area> area = std::nullopt, bool *durable = nullptr);
 
     std::optional<SessionInfo> find(const IdHash &hash) const;
     SessionPage list(const SessionQuery &query) const;
     std::size_t sessionCount() const;
+    // Backed by a store shared with other nodes (Redis): sessions live there, not here.
+    bool shared() const { return m_shared; }
     // Increases with every change to sessions, login flows or policy (not with validations):
     // lets monitors poll cheaply for "anything new?".
     std::uint64_t changeGeneration() const { return m_generation.load(std::memory_order_relaxed); }
@@ -268,14 +272,6 @@ private:
         bool touchDirty = false;
     };
 
-    struct ExpiryRules
-    {
-        TimeMs idleMs = 0;
-        TimeMs rememberMeMs = 0;
-        bool maxEnabled = false;
-        TimeMs maxMs = 0;
-    };
-
     struct HeapEntry
     {
         TimeMs dueMs;
@@ -289,7 +285,7 @@ private:
         std::vector<HeapEntry> heap;
         std::size_t staleHeapEntries = 0;
         std::vector<IdHash> dirty;
-        std::array<ExpiryRules, kAreas.size()> rules{};
+        ExpiryRules rules{};
     };
 
     struct UserEntry
@@ -309,10 +305,10 @@ private:
     using Events = std::vector<SessionEvent>;
 
     Shard &shardFor(const IdHash &hash) const;
-    static ExpiryRules rulesFor(const AreaPolicy &policy);
-    static TimeMs idleDeadline(const Slot &slot, const ExpiryRules &rules);
-    static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRules &rules);
-    static TimeMs expiresAt(const Slot &slot, const ExpiryRules &rules);
+    static ExpiryRule rulesFor(const AreaPolicy &policy);
+    static TimeMs idleDeadline(const Slot &slot, const ExpiryRule &rules);
+    static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRule &rules);
+    static TimeMs expiresAt(const Slot &slot, const ExpiryRule &rules);
     SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
@@ -321,8 +317,9 @@ private:
 
     // Removes a session whose heap entry stays behind as a stale entry (caller holds the directory
     // and the shard lock). The sweeper removes expired sessions itself: their entries were popped.
+    // revoked: ended by logout or an administrator rather than by expiry (see RemoveSession).
     void removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
-                      std::vector<StoreMutation> &mutations);
+                      std::vector<StoreMutation> &mutations, bool revoked);
     void directoryRemove(const std::string &user, const std::string &clientIp, const IdHash &hash);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
     bool durable(SessionStore::Ticket ticket);
@@ -331,6 +328,17 @@ private:
     // An event about one session: its area, user, client IP and ID hash filled in.
     SessionEvent eventFor(EventType type, TimeMs now, const IdHash &hash, const Slot &slot) const;
     TimeMs now() const;
+    ExpiryRules currentRules() const;
+
+    // Shared store (several nodes): the local sessions are a cache of the store's.
+    // syncSession asks the store about one session and brings the cache in line: None when it is
+    // live (and then cached), else the error to report. syncUser does the same for every session
+    // of a user (per-user limits, force logout).
+    SessionError syncSession(const IdHash &hash, bool touch);
+    bool syncUser(const std::string &user);
+    void cacheUpsert(SessionRecord &&record);
+    void cacheDrop(const IdHash &hash);
+    bool syncAuthRoot(const IdHash &hash, bool *unavailable);
 
     std::size_t purgeExpiredOfUser(const std::string &user, TimeMs now, Events &events,
                                    std::vector<StoreMutation> &mutations);
@@ -340,6 +348,7 @@ private:
     void countRejection(SessionError error);
 
     Options m_options;
+    bool m_shared = false; // the store is shared by several nodes and is the authority
     Clock *m_clock;
     RandomSource *m_random;
 

@@ -83,40 +83,6 @@ private:
     int m_rc = SQLITE_ERROR;
 };
 
-std::string encodeTabs(const std::vector<AuthTabRecord> &tabs)
-{
-    std::string out;
-    for (const AuthTabRecord &tab : tabs) {
-        if (!out.empty())
-            out += ',';
-        out += tab.tabId;
-        out += ':';
-        out += std::to_string(tab.createdMs);
-    }
-    return out;
-}
-
-bool decodeTabs(const std::string &text, std::vector<AuthTabRecord> &tabs)
-{
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t end = text.find(',', pos);
-        if (end == std::string::npos)
-            end = text.size();
-        const std::string item = text.substr(pos, end - pos);
-        const std::size_t colon = item.find(':');
-        if (colon == std::string::npos || colon == 0)
-            return false;
-        try {
-            tabs.push_back({item.substr(0, colon), std::stoll(item.substr(colon + 1))});
-        } catch (...) {
-            return false;
-        }
-        pos = end + 1;
-    }
-    return true;
-}
-
 std::optional<IdHash> hashFromBlob(const std::string &blob)
 {
     if (blob.size() != IdHash::kSize)
@@ -417,7 +383,7 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
                 putAuth.bindText(2, auth->record.clientIp);
                 putAuth.bindInt(3, auth->record.createdMs);
                 putAuth.bindInt(4, auth->record.lastActivityMs);
-                putAuth.bindText(5, encodeTabs(auth->record.tabs));
+                putAuth.bindText(5, encodeAuthTabs(auth->record.tabs));
                 run(putAuth);
             } else if (const auto *removeRoot = std::get_if<StoreMutation::RemoveAuthRoot>(&m.change)) {
                 removeAuth.bindHash(1, removeRoot->hash);
@@ -491,7 +457,7 @@ SessionStore::LoadResult SqliteStore::load(const std::function<void(SessionRecor
         while ((rc = select.step()) == SQLITE_ROW) {
             const auto hash = hashFromBlob(select.blob(0));
             AuthRootRecord r;
-            if (!hash || !decodeTabs(select.text(4), r.tabs)) {
+            if (!hash || !decodeAuthTabs(select.text(4), r.tabs)) {
                 result.ok = false;
                 result.error = damagedMessage("an authentication session row is invalid");
                 return result;

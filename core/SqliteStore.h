@@ -49,10 +49,10 @@ public:
                     const std::function<void(AuthRootRecord &&)> &onAuthRoot) override;
 
     // Blocks until everything submitted so far (including pending touches) is written.
-    bool sync();
+    bool sync() override;
     // Degraded: the last write failed (disk full, read-only, I/O error).
-    bool degraded() const;
-    std::string lastError() const;
+    bool degraded() const override;
+    std::string lastError() const override;
     std::uint64_t commits() const;
 
     // Read-only inspection used by hourglass-ctl when no service is running.

@@ -203,7 +203,11 @@ Response AdminApi::logoutUser(const std::string &user, const Request &request)
         if (!area)
             throw HttpError(400, "invalid_request", "'area' must be admin or storefront");
     }
-    const std::size_t ended = m_runtime.engine().forceLogout(user, except, area);
+    bool durable = false;
+    const std::size_t ended = m_runtime.engine().forceLogout(user, except, area, &durable);
+    if (!durable)
+        throw HttpError(503, "store_unavailable",
+                        "the session store is unavailable; the logout was not recorded");
     QJsonObject o;
     o.insert(QStringLiteral("ended"), qint64(ended));
     return Response::json(200, JsonBody::serialize(o));

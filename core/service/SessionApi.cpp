@@ -88,7 +88,8 @@ std::optional<std::string> requestCookie(const Request &request, std::string_vie
 
 [[noreturn]] void storeUnavailable()
 {
-    throw HttpError(503, "store_unavailable", "the session store cannot make changes durable right now");
+    throw HttpError(503, "store_unavailable",
+                    "the session store is unavailable right now; nothing was changed");
 }
 
 } // namespace
@@ -303,6 +304,9 @@ Response SessionApi::validate(const Request &request, const std::string &ip, boo
     refuseIfBlocked(ip, forNginx ? 403 : 429);
     const std::string token = tokenOf(request);
     const ValidateResult v = m_engine.validate(token);
+    // A shared store that cannot answer: fail closed, without counting it against the client.
+    if (v.error == SessionError::StoreUnavailable)
+        storeUnavailable();
     if (v.error != SessionError::None)
         invalidSession(ip, v.error != SessionError::Expired);
     if (forNginx) {
@@ -330,6 +334,8 @@ Response SessionApi::getData(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
     const GetDataResult r = m_engine.getData(tokenOf(request));
+    if (r.error == SessionError::StoreUnavailable)
+        storeUnavailable();
     if (r.error != SessionError::None)
         invalidSession(ip, r.error != SessionError::Expired);
     Response response;
@@ -380,10 +386,15 @@ Response SessionApi::logoutOthers(const Request &request, const std::string &ip)
 {
     refuseIfBlocked(ip, 429);
     const ValidateResult v = m_engine.validate(tokenOf(request));
+    if (v.error == SessionError::StoreUnavailable)
+        storeUnavailable();
     if (v.error != SessionError::None)
         invalidSession(ip, v.error != SessionError::Expired);
     // Force logout after a password change: every session of the user but this one.
-    const std::size_t ended = m_engine.forceLogout(v.info.user, v.info.hash);
+    bool durable = false;
+    const std::size_t ended = m_engine.forceLogout(v.info.user, v.info.hash, std::nullopt, &durable);
+    if (!durable)
+        storeUnavailable();
     QJsonObject body;
     body.insert(QStringLiteral("ended"), qint64(ended));
     return Response::json(200, JsonBody::serialize(body));
