@@ -32,7 +32,7 @@ if redis.call('EXISTS', KEYS[3]) == 1 then return drop(0) end
 local area = f[2]
 local at = tonumber(f[7])
 local nb = redis.call('HMGET', KEYS[2], area, 'k' .. area)
-if nb[1] and at < tonumber(nb[1]) and nb[2] ~= ARGV[3] then return drop(0) end
+if nb[1] and at <= tonumber(nb[1]) and nb[2] ~= ARGV[3] then return drop(0) end
 local base = 4 + tonumber(area) * 4
 local slide = tonumber(ARGV[base])
 if f[3] == '1' then slide = tonumber(ARGV[base + 1]) end
@@ -58,9 +58,11 @@ end
 return {1, f[1], f[2], f[3], f[4], f[5], f[6], f[7], string.format('%.0f', la), f[9] or ''}
 )lua";
 
-// KEYS: session, user index, not-before. ARGV: hash, u, a, rm, ip, ua, c, at, la, d, ttl ms,
-// previous hash (rotation) or ''.
+// KEYS: session, user index, not-before, tombstone. ARGV: hash, u, a, rm, ip, ua, c, at, la, d,
+// ttl ms, previous hash (rotation) or ''. An identifier that was ended is never written again
+// (a replayed or late write cannot bring a session back).
 constexpr const char *kPutScript = R"lua(
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'u', ARGV[2], 'a', ARGV[3], 'rm', ARGV[4], 'ip', ARGV[5], 'ua', ARGV[6],
            'c', ARGV[7], 'at', ARGV[8], 'la', ARGV[9], 'd', ARGV[10])
@@ -816,10 +818,11 @@ void RedisStore::appendMutation(const StoreMutation &mutation, std::vector<Comma
         const std::string hex = r.hash.toHex();
         const TimeMs ttl = ttlFrom(put->expiresAtMs, r.lastActivityMs);
         const std::string area = number(static_cast<int>(r.area));
-        commands.push_back({"EVALSHA", m_putSha, "3", sessionKey(tag, hex), key(tag, ":i"), key(tag, ":nb"),
-                            hex, r.user, area, r.rememberMe ? "1" : "0", r.clientIp, r.userAgent,
-                            number(r.createdMs), number(r.authTimeMs), number(r.lastActivityMs), r.data,
-                            number(ttl), put->rotatedFrom ? put->rotatedFrom->toHex() : std::string()});
+        commands.push_back({"EVALSHA", m_putSha, "4", sessionKey(tag, hex), key(tag, ":i"), key(tag, ":nb"),
+                            key(tag, ":t:" + hex), hex, r.user, area, r.rememberMe ? "1" : "0", r.clientIp,
+                            r.userAgent, number(r.createdMs), number(r.authTimeMs), number(r.lastActivityMs),
+                            r.data, number(ttl),
+                            put->rotatedFrom ? put->rotatedFrom->toHex() : std::string()});
         commands.push_back({"SET", pointerKey(hex), tag, "PX", number(ttl + kGraceMs)});
         commands.push_back({"ZADD", liveKey(r.area), number(r.createdMs), tag + ":" + hex});
     } else if (const auto *remove = std::get_if<StoreMutation::RemoveSession>(&mutation.change)) {

@@ -45,7 +45,7 @@ struct StoreMutation
         TimeMs expiresAtMs = 0;
     };
     // Force logout / password change: sessions of user (in area, or in every area) authenticated
-    // before notBeforeMs are dead, except `except`. Recorded by shared stores so that the
+    // at or before notBeforeMs are dead, except `except`. Recorded by shared stores so that the
     // revocation holds even when one of the individual removals is lost; keepForMs bounds how
     // long the record must be kept (the longest sliding lifetime of a session).
     struct RevokeUser
