@@ -60,8 +60,14 @@ int main(int argc, char *argv[])
         QStringLiteral("initial-config"),
         QStringLiteral("Configuration copied into the data directory when it has none yet."),
         QStringLiteral("file"));
-    parser.addOptions(
-        {dataDirOption, bindOption, portOption, certOption, keyOption, logDirOption, initialConfigOption});
+    const QCommandLineOption storeOption(
+        QStringLiteral("store"),
+        QStringLiteral("Session store: \"embedded\" (default) or redis://[[user]:password@]host[:port][/db] "
+                       "shared with other nodes (default: $HOURGLASS_STORE, else the configuration's "
+                       "\"store\" section)."),
+        QStringLiteral("url"));
+    parser.addOptions({dataDirOption, bindOption, portOption, certOption, keyOption, logDirOption,
+                       initialConfigOption, storeOption});
     parser.process(app);
 
     Runtime::Options options;
@@ -69,6 +75,8 @@ int main(int argc, char *argv[])
     options.logDir =
         parser.isSet(logDirOption) ? parser.value(logDirOption) : qEnvironmentVariable("HOURGLASS_LOG_DIR");
     options.initialConfig = parser.value(initialConfigOption);
+    options.storeUrl =
+        parser.isSet(storeOption) ? parser.value(storeOption) : qEnvironmentVariable("HOURGLASS_STORE");
     Runtime::OpenError code;
     QString error;
     auto runtime = Runtime::open(options, &code, &error);
@@ -95,10 +103,10 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "hourglassd: %s\n", qPrintable(error));
         return 1;
     }
-    std::printf(
-        "hourglassd %s: data directory %s, %zu session(s) and %zu login flow(s) restored; listening on %s\n",
-        HOURGLASS_VERSION, qPrintable(options.dataDir), runtime->restored().sessions,
-        runtime->restored().authRoots, service->url().c_str());
+    std::printf("hourglassd %s: data directory %s, %s, %zu session(s) and %zu login flow(s) restored; "
+                "listening on %s\n",
+                HOURGLASS_VERSION, qPrintable(options.dataDir), runtime->store().describe().c_str(),
+                runtime->restored().sessions, runtime->restored().authRoots, service->url().c_str());
     std::fflush(stdout);
 
     // Clean shutdown on SIGINT/SIGTERM through the event loop (self-pipe).
