@@ -142,7 +142,10 @@ Response AdminApi::status()
     o.insert(QStringLiteral("version"), QStringLiteral(HOURGLASS_VERSION));
     o.insert(QStringLiteral("data_dir"), m_runtime.dataDirectory().root());
     o.insert(QStringLiteral("store"), q(m_runtime.store().describe()));
-    o.insert(QStringLiteral("store_degraded"), m_runtime.store().degraded());
+    const bool degraded = m_runtime.store().degraded();
+    o.insert(QStringLiteral("store_degraded"), degraded);
+    // Why: disk full, read-only, Redis unreachable… (the store's own words).
+    o.insert(QStringLiteral("store_error"), degraded ? q(m_runtime.store().lastError()) : QString());
     o.insert(QStringLiteral("active_admin"), qint64(c.active[0]));
     o.insert(QStringLiteral("active_storefront"), qint64(c.active[1]));
     o.insert(QStringLiteral("uptime_s"), qint64(std::chrono::duration_cast<std::chrono::seconds>(
