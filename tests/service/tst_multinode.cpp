@@ -201,6 +201,26 @@ private Q_SLOTS:
                 onB.value(QStringLiteral("last_activity_ms")).toInteger());
     }
 
+    void anUnreachableRedisStopsANodeAtStartWithAClearError()
+    {
+        QTemporaryDir dir;
+        QProcess node;
+        node.start(QStringLiteral(HOURGLASS_DAEMON),
+                   {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--port"), QStringLiteral("0"),
+                    QStringLiteral("--store"), QStringLiteral("redis://127.0.0.1:1/0")});
+        QVERIFY(node.waitForFinished(15000));
+        QCOMPARE(node.exitCode(), 1);
+        const QString err = QString::fromUtf8(node.readAllStandardError());
+        QVERIFY2(err.contains(QStringLiteral("Cannot reach the Redis store at redis://127.0.0.1:1/0")),
+                 qPrintable(err));
+        node.start(QStringLiteral(HOURGLASS_DAEMON),
+                   {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--store"),
+                    QStringLiteral("rediss://x")});
+        QVERIFY(node.waitForFinished(15000));
+        QCOMPARE(node.exitCode(), 1);
+        QVERIFY(QString::fromUtf8(node.readAllStandardError()).contains(QStringLiteral("TLS")));
+    }
+
     void redisKilledAndRestartedMidRun()
     {
         const std::string before = m_a.create("frank");

@@ -44,11 +44,20 @@ struct RawResponse
 class RawConnection
 {
 public:
-    explicit RawConnection(std::uint16_t port, const char *address = "127.0.0.1")
+    // source: a local address to connect from (any of 127.0.0.0/8 works on Linux loopback), so a
+    // test can play several clients.
+    explicit RawConnection(std::uint16_t port, const char *address = "127.0.0.1",
+                           const char *source = nullptr)
     {
         m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int one = 1;
         ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (source) {
+            sockaddr_in local{};
+            local.sin_family = AF_INET;
+            ::inet_pton(AF_INET, source, &local.sin_addr);
+            ::bind(m_fd, reinterpret_cast<sockaddr *>(&local), sizeof local);
+        }
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
