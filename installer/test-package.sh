@@ -21,7 +21,7 @@ echo "lintian: no errors ($(grep -c '^W:' "$build/lintian.txt" || true) warnings
 
 step "Depends"
 dpkg-deb -f "$deb" Depends
-for lib in libqt6core6 libqt6widgets6 libqt6charts6 libqt6network6 libssl3 libsqlite3-0; do
+for lib in libqt6core6 libqt6widgets6 libqt6charts6 libqt6network6 libssl3 libsqlite3-0 libhiredis0.14; do
     dpkg-deb -f "$deb" Depends | grep -q "$lib" || fail "Depends lacks $lib"
 done
 
