@@ -62,9 +62,10 @@ int main(int argc, char *argv[])
         QStringLiteral("file"));
     const QCommandLineOption storeOption(
         QStringLiteral("store"),
-        QStringLiteral("Session store: \"embedded\" (default) or redis://[[user]:password@]host[:port][/db] "
-                       "shared with other nodes (default: $HOURGLASS_STORE, else the configuration's "
-                       "\"store\" section)."),
+        QStringLiteral(
+            "Session store: \"embedded\" (default) or redis[s]://[[user]:password@]host[:port][/db] "
+            "shared with other nodes (default: $HOURGLASS_STORE, else the configuration's "
+            "\"store\" section)."),
         QStringLiteral("url"));
     parser.addOptions({dataDirOption, bindOption, portOption, certOption, keyOption, logDirOption,
                        initialConfigOption, storeOption});

@@ -1,5 +1,7 @@
 #include "RedisStore.h"
 
+#include "RedisLink.h"
+
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
@@ -175,7 +177,7 @@ TimeMs ttlFrom(TimeMs expiresAtMs, TimeMs now)
 
 std::string RedisStore::Url::text() const
 {
-    std::string out = "redis://";
+    std::string out = tls ? "rediss://" : "redis://";
     if (!user.empty())
         out += user + "@";
     out += host + ":" + std::to_string(port) + "/" + std::to_string(db);
@@ -189,13 +191,16 @@ std::optional<RedisStore::Url> RedisStore::parseUrl(std::string_view text, std::
         *error = "Invalid Redis URL: " + why;
         return std::nullopt;
     };
-    if (text.starts_with("rediss://"))
-        return fail("TLS (rediss://) is not available: Debian 12's hiredis 0.14 has no TLS support. "
-                    "Reach a remote Redis through a local TLS tunnel (stunnel, spiped) and use redis://.");
-    if (!text.starts_with("redis://"))
-        return fail("expected redis://[[user]:password@]host[:port][/db]");
-    std::string_view rest = text.substr(8);
     Url url;
+    std::string_view rest;
+    if (text.starts_with("rediss://")) {
+        url.tls = true;
+        rest = text.substr(9);
+    } else if (text.starts_with("redis://")) {
+        rest = text.substr(8);
+    } else {
+        return fail("expected redis[s]://[[user]:password@]host[:port][/db][?ca=…&cert=…&key=…]");
+    }
     if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
         const std::string_view credentials = rest.substr(0, at);
         rest = rest.substr(at + 1);
@@ -206,6 +211,31 @@ std::optional<RedisStore::Url> RedisStore::parseUrl(std::string_view text, std::
         url.password = std::string(credentials.substr(colon + 1));
         if (url.password.empty())
             return fail("empty password");
+    }
+    // TLS files: ?ca=/path&cert=/path&key=/path (rediss:// only).
+    if (const auto question = rest.find('?'); question != std::string_view::npos) {
+        std::string_view query = rest.substr(question + 1);
+        rest = rest.substr(0, question);
+        if (!url.tls)
+            return fail("parameters (ca, cert, key) are for rediss:// only");
+        while (!query.empty()) {
+            const auto amp = query.find('&');
+            const std::string_view item = query.substr(0, amp);
+            query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+            const auto eq = item.find('=');
+            const std::string_view name = item.substr(0, eq);
+            const std::string value(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
+            if (value.empty())
+                return fail("parameter '" + std::string(name) + "' needs a file path");
+            if (name == "ca")
+                url.caFile = value;
+            else if (name == "cert")
+                url.certFile = value;
+            else if (name == "key")
+                url.keyFile = value;
+            else
+                return fail("unknown parameter '" + std::string(name) + "' (known: ca, cert, key)");
+        }
     }
     std::string_view hostPort = rest;
     if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -226,17 +256,12 @@ std::optional<RedisStore::Url> RedisStore::parseUrl(std::string_view text, std::
     if (hostPort.empty())
         return fail("missing host");
     if (hostPort.find_first_of("?#[] ") != std::string_view::npos)
-        return fail("unsupported characters in host (query parameters and IPv6 literals are not supported)");
+        return fail("unsupported characters in host (IPv6 literals are not supported)");
     url.host = std::string(hostPort);
     return url;
 }
 
 // ---- connection ------------------------------------------------------------------------------
-
-void RedisStore::ContextDeleter::operator()(redisContext *context) const
-{
-    redisFree(context);
-}
 
 void RedisStore::ReplyDeleter::operator()(redisReply *reply) const
 {
@@ -296,33 +321,20 @@ RedisStore::~RedisStore()
 
 bool RedisStore::connect(Context &out, std::string *error)
 {
-    const auto tv = [](std::chrono::milliseconds ms) {
-        timeval t{};
-        t.tv_sec = static_cast<time_t>(ms.count() / 1000);
-        t.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-        return t;
-    };
-    Context context(redisConnectWithTimeout(m_options.url.host.c_str(), m_options.url.port,
-                                            tv(m_options.connectTimeout)));
-    if (!context) {
-        *error = "out of memory";
+    RedisLink::Options options;
+    options.host = m_options.url.host;
+    options.port = m_options.url.port;
+    options.tls = {m_options.url.tls, m_options.url.caFile, m_options.url.certFile, m_options.url.keyFile};
+    options.connectTimeout = m_options.connectTimeout;
+    options.commandTimeout = m_options.commandTimeout;
+    Context link = RedisLink::connect(options, error);
+    if (!link)
         return false;
-    }
-    if (context->err) {
-        *error = context->errstr;
-        return false;
-    }
-    redisSetTimeout(context.get(), tv(m_options.commandTimeout));
-    redisEnableKeepAlive(context.get());
     const auto command = [&](const Command &args) -> Reply {
-        std::vector<const char *> argv;
-        std::vector<std::size_t> lengths;
-        for (const std::string &a : args) {
-            argv.push_back(a.data());
-            lengths.push_back(a.size());
-        }
-        return Reply(static_cast<redisReply *>(
-            redisCommandArgv(context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
+        std::string ignored;
+        if (!link->send({args}, error))
+            return nullptr;
+        return Reply(link->read(error));
     };
     if (!m_options.url.password.empty()) {
         Command auth{"AUTH"};
@@ -330,20 +342,23 @@ bool RedisStore::connect(Context &out, std::string *error)
             auth.push_back(m_options.url.user);
         auth.push_back(m_options.url.password);
         const Reply reply = command(auth);
+        if (!reply)
+            return false;
         if (isError(reply.get())) {
-            *error =
-                reply ? "authentication failed: " + replyText(reply.get()) : std::string(context->errstr);
+            *error = "authentication failed: " + replyText(reply.get());
             return false;
         }
     }
     if (m_options.url.db != 0) {
         const Reply reply = command({"SELECT", std::to_string(m_options.url.db)});
+        if (!reply)
+            return false;
         if (isError(reply.get())) {
-            *error = reply ? "SELECT failed: " + replyText(reply.get()) : std::string(context->errstr);
+            *error = "SELECT failed: " + replyText(reply.get());
             return false;
         }
     }
-    out = std::move(context);
+    out = std::move(link);
     return true;
 }
 
@@ -397,33 +412,25 @@ std::optional<std::vector<RedisStore::Reply>> RedisStore::run(const std::vector<
 {
     for (int attempt = 0; attempt < 2; ++attempt) {
         std::string error;
-        Context context = acquire(&error);
-        if (!context) {
+        Context link = acquire(&error);
+        if (!link) {
             if (!error.empty())
                 markFailed(error);
             return std::nullopt;
         }
-        std::vector<const char *> argv;
-        std::vector<std::size_t> lengths;
-        for (const Command &command : commands) {
-            argv.clear();
-            lengths.clear();
-            for (const std::string &a : command) {
-                argv.push_back(a.data());
-                lengths.push_back(a.size());
-            }
-            redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data());
+        if (!link->send(commands, &error)) {
+            markFailed(error);
+            return std::nullopt;
         }
         std::vector<Reply> replies;
         replies.reserve(commands.size());
         bool unknownScript = false;
         for (std::size_t i = 0; i < commands.size(); ++i) {
-            void *raw = nullptr;
-            if (redisGetReply(context.get(), &raw) != REDIS_OK) {
-                markFailed(context->errstr[0] ? context->errstr : "connection lost");
+            Reply reply(link->read(&error));
+            if (!reply) {
+                markFailed(error);
                 return std::nullopt;
             }
-            Reply reply(static_cast<redisReply *>(raw));
             if (reply->type == REDIS_REPLY_ERROR && replyText(reply.get()).starts_with("NOSCRIPT"))
                 unknownScript = true;
             replies.push_back(std::move(reply));
@@ -431,24 +438,27 @@ std::optional<std::vector<RedisStore::Reply>> RedisStore::run(const std::vector<
         if (unknownScript && attempt == 0) {
             // The server restarted and forgot its scripts: load them and run everything again
             // (every command here may run twice without harm).
+            std::vector<Command> load;
             for (const Command &command : commands) {
                 if (command.size() > 1 && command[0] == "EVALSHA") {
-                    if (const char *script = scriptFor(command[1])) {
-                        const Command load{"SCRIPT", "LOAD", script};
-                        const char *a[] = {load[0].c_str(), load[1].c_str(), load[2].c_str()};
-                        const std::size_t l[] = {load[0].size(), load[1].size(), load[2].size()};
-                        freeReplyObject(redisCommandArgv(context.get(), 3, a, l));
-                    }
+                    if (const char *script = scriptFor(command[1]))
+                        load.push_back({"SCRIPT", "LOAD", script});
                 }
             }
-            if (context->err) {
-                markFailed(context->errstr);
+            if (!link->send(load, &error)) {
+                markFailed(error);
                 return std::nullopt;
             }
-            release(std::move(context));
+            for (std::size_t i = 0; i < load.size(); ++i) {
+                if (!Reply(link->read(&error))) {
+                    markFailed(error);
+                    return std::nullopt;
+                }
+            }
+            release(std::move(link));
             continue;
         }
-        release(std::move(context));
+        release(std::move(link));
         markHealthy();
         return replies;
     }

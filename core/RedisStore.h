@@ -14,10 +14,11 @@
 #include <thread>
 #include <vector>
 
-struct redisContext;
 struct redisReply;
 
 namespace hourglass {
+
+class RedisLink;
 
 // The shared store: Redis (7.0 from Debian), for several hourglassd nodes.
 //
@@ -39,12 +40,15 @@ public:
         std::string host = "127.0.0.1";
         int port = 6379;
         int db = 0;
-        std::string user;         // ACL user (Redis 6+); empty: default user
-        std::string password;     // never printed
+        std::string user;     // ACL user (Redis 6+); empty: default user
+        std::string password; // never printed
+        bool tls = false;     // rediss://: the server is always verified
+        std::string caFile;   // ?ca=: CA certificates to trust (default: the system's)
+        std::string certFile; // ?cert=, ?key=: a client certificate for servers that ask for one
+        std::string keyFile;
         std::string text() const; // without the password
     };
-    // redis://[[user]:password@]host[:port][/db]. rediss:// (TLS) is refused with what to do:
-    // Debian 12's hiredis 0.14 has no TLS.
+    // redis[s]://[[user]:password@]host[:port][/db][?ca=…&cert=…&key=…]
     static std::optional<Url> parseUrl(std::string_view text, std::string *error);
 
     struct Options
@@ -92,15 +96,11 @@ public:
     std::size_t pruneNow();
 
 private:
-    struct ContextDeleter
-    {
-        void operator()(redisContext *context) const;
-    };
     struct ReplyDeleter
     {
         void operator()(redisReply *reply) const;
     };
-    using Context = std::unique_ptr<redisContext, ContextDeleter>;
+    using Context = std::unique_ptr<RedisLink>;
     using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
     using Command = std::vector<std::string>;
 

@@ -7,6 +7,8 @@
 #include "Runtime.h"
 #include "SessionEngine.h"
 
+#include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -282,8 +284,17 @@ private Q_SLOTS:
         QVERIFY(!RedisStore::open(o, &error));
         QVERIFY2(error.find("Cannot reach the Redis store at redis://127.0.0.1:1/0") == 0, error.c_str());
 
-        QVERIFY(!RedisStore::parseUrl("rediss://example.net:6380", &error));
-        QVERIFY2(error.find("TLS") != std::string::npos, error.c_str());
+        const auto tls =
+            RedisStore::parseUrl("rediss://example.net:6380/1?ca=/etc/ca.pem&cert=/c.pem&key=/k.pem", &error);
+        QVERIFY2(tls, error.c_str());
+        QVERIFY(tls->tls);
+        QCOMPARE(tls->caFile, std::string("/etc/ca.pem"));
+        QCOMPARE(tls->certFile, std::string("/c.pem"));
+        QCOMPARE(tls->keyFile, std::string("/k.pem"));
+        QCOMPARE(tls->text(), std::string("rediss://example.net:6380/1"));
+        QVERIFY(!RedisStore::parseUrl("redis://example.net?ca=/etc/ca.pem", &error)); // TLS files need rediss
+        QVERIFY(!RedisStore::parseUrl("rediss://example.net?verify=no", &error));     // no way to turn it off
+        QVERIFY2(error.find("verify") != std::string::npos, error.c_str());
         QVERIFY(!RedisStore::parseUrl("redis://:s3cret@127.0.0.1:99999", &error));
         QVERIFY2(error.find("port") != std::string::npos, error.c_str());
         QVERIFY(error.find("s3cret") == std::string::npos); // never echoed
@@ -308,6 +319,76 @@ private Q_SLOTS:
         // Back to a server without a password (the setting lives only in memory).
         m_redis->stop();
         QVERIFY(m_redis->start());
+    }
+
+    void tlsVerifiesTheServerAndCarriesEverything()
+    {
+        QTemporaryDir certs;
+        const auto path = [&](const char *name) {
+            return certs.filePath(QString::fromLatin1(name));
+        };
+        const auto openssl = [&](const QString &args) {
+            QProcess p;
+            p.setWorkingDirectory(certs.path());
+            p.start(QStringLiteral("openssl"), args.split(QLatin1Char(' ')));
+            return p.waitForFinished(30000) && p.exitCode() == 0;
+        };
+        for (const char *ca : {"ca", "other-ca"}) {
+            QVERIFY(
+                openssl(QStringLiteral("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+                                       "%1.key -out %1.pem -days 2 -subj /CN=%1")
+                            .arg(QLatin1String(ca))));
+        }
+        QVERIFY(openssl(
+            QStringLiteral("req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key "
+                           "-out server.csr -subj /CN=redis")));
+        {
+            QFile ext(path("ext.cnf"));
+            QVERIFY(ext.open(QIODevice::WriteOnly));
+            ext.write("subjectAltName=IP:127.0.0.1\n");
+        }
+        QVERIFY(
+            openssl(QStringLiteral("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+                                   "server.pem -days 2 -extfile ext.cnf")));
+        RedisServer server;
+        QVERIFY(server.startTls(path("server.pem"), path("server.key"), path("ca.pem")));
+        const std::string port = std::to_string(server.port());
+
+        std::string error;
+        const auto storeAt = [&](const std::string &url) -> std::unique_ptr<RedisStore> {
+            const auto parsed = RedisStore::parseUrl(url, &error);
+            if (!parsed)
+                return nullptr;
+            RedisStore::Options o;
+            o.url = *parsed;
+            return RedisStore::open(o, &error);
+        };
+        // Verified against its CA and its IP address: sessions work as over plain TCP.
+        auto store = storeAt("rediss://127.0.0.1:" + port + "/0?ca=" + path("ca.pem").toStdString());
+        QVERIFY2(store, error.c_str());
+        SessionEngine::Options eo;
+        eo.clock = &m_clock;
+        eo.store = store.get();
+        SessionEngine engine(eo, uncapped());
+        const CreateResult created = engine.create(params("kim"));
+        QCOMPARE(created.error, SessionError::None);
+        QCOMPARE(engine.validate(created.token).info.user, std::string("kim"));
+        QCOMPARE(engine.destroy(created.token), SessionError::None);
+        QCOMPARE(engine.validate(created.token).error, SessionError::Unknown);
+
+        // Refused: a CA that did not sign it, a name it does not carry, plain TCP to the TLS port,
+        // and (without ?ca=) the system's CAs, which never signed this test CA.
+        QVERIFY(!storeAt("rediss://127.0.0.1:" + port + "/0?ca=" + path("other-ca.pem").toStdString()));
+        QVERIFY2(error.find("certificate") != std::string::npos, error.c_str());
+        qInfo("other CA: %s", error.c_str());
+        QVERIFY(!storeAt("rediss://localhost:" + port + "/0?ca=" + path("ca.pem").toStdString()));
+        QVERIFY2(error.find("certificate") != std::string::npos, error.c_str());
+        qInfo("wrong name: %s", error.c_str());
+        QVERIFY(!storeAt("redis://127.0.0.1:" + port + "/0"));
+        qInfo("plain TCP: %s", error.c_str());
+        QVERIFY(!storeAt("rediss://127.0.0.1:" + port + "/0"));
+        qInfo("system CAs: %s", error.c_str());
+        QVERIFY2(error.find("certificate") != std::string::npos, error.c_str());
     }
 
     void policyChangedOnOneNodeAppliesOnTheOthers()

@@ -215,10 +215,10 @@ private Q_SLOTS:
                  qPrintable(err));
         node.start(QStringLiteral(HOURGLASS_DAEMON),
                    {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--store"),
-                    QStringLiteral("rediss://x")});
+                    QStringLiteral("redis://127.0.0.1:99999")});
         QVERIFY(node.waitForFinished(15000));
         QCOMPARE(node.exitCode(), 1);
-        QVERIFY(QString::fromUtf8(node.readAllStandardError()).contains(QStringLiteral("TLS")));
+        QVERIFY(QString::fromUtf8(node.readAllStandardError()).contains(QStringLiteral("Invalid Redis URL")));
     }
 
     void redisKilledAndRestartedMidRun()

@@ -34,6 +34,49 @@ public:
         return !QStandardPaths::findExecutable(QStringLiteral("redis-server")).isEmpty();
     }
 
+    // TLS only (no plain port): the server presents certFile/keyFile; clients need not present one.
+    bool startTls(const QString &certFile, const QString &keyFile, const QString &caFile)
+    {
+        m_process.setProgram(QStandardPaths::findExecutable(QStringLiteral("redis-server")));
+        m_process.setArguments({QStringLiteral("--port"),
+                                QStringLiteral("0"),
+                                QStringLiteral("--tls-port"),
+                                QString::number(m_port),
+                                QStringLiteral("--tls-cert-file"),
+                                certFile,
+                                QStringLiteral("--tls-key-file"),
+                                keyFile,
+                                QStringLiteral("--tls-ca-cert-file"),
+                                caFile,
+                                QStringLiteral("--tls-auth-clients"),
+                                QStringLiteral("no"),
+                                QStringLiteral("--bind"),
+                                QStringLiteral("127.0.0.1"),
+                                QStringLiteral("--dir"),
+                                m_dir.path(),
+                                QStringLiteral("--save"),
+                                QString(),
+                                QStringLiteral("--loglevel"),
+                                QStringLiteral("warning")});
+        m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        m_process.setStandardOutputFile(m_dir.filePath(QStringLiteral("redis.log")));
+        m_process.start();
+        if (!m_process.waitForStarted(5000))
+            return false;
+        // Ready when it accepts connections (a plain PING cannot speak TLS).
+        for (int i = 0; i < 200; ++i) {
+            timeval tv{0, 200000};
+            redisContext *c = redisConnectWithTimeout("127.0.0.1", m_port, tv);
+            const bool up = c && !c->err;
+            if (c)
+                redisFree(c);
+            if (up)
+                return true;
+            QTest::qWait(25);
+        }
+        return false;
+    }
+
     bool start()
     {
         m_process.setProgram(QStandardPaths::findExecutable(QStringLiteral("redis-server")));
