@@ -7,12 +7,15 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +43,42 @@ bool isIpAddress(const std::string &host)
     return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
 }
 
+// OpenSSL writes to the socket with write(2): a peer that went away would raise SIGPIPE and end
+// the process. While one of these is alive the calling thread blocks SIGPIPE, and a SIGPIPE raised
+// meanwhile is taken off the thread before it is unblocked (the write reports EPIPE instead).
+class SigPipeGuard
+{
+public:
+    SigPipeGuard()
+    {
+        sigemptyset(&m_pipe);
+        sigaddset(&m_pipe, SIGPIPE);
+        sigset_t pending;
+        sigpending(&pending);
+        m_wasPending = sigismember(&pending, SIGPIPE) == 1; // someone else's: leave it alone
+        pthread_sigmask(SIG_BLOCK, &m_pipe, &m_previous);
+    }
+    ~SigPipeGuard()
+    {
+        if (!m_wasPending) {
+            sigset_t pending;
+            sigpending(&pending);
+            if (sigismember(&pending, SIGPIPE) == 1) {
+                const timespec zero{0, 0};
+                sigtimedwait(&m_pipe, nullptr, &zero);
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+    }
+    SigPipeGuard(const SigPipeGuard &) = delete;
+    SigPipeGuard &operator=(const SigPipeGuard &) = delete;
+
+private:
+    sigset_t m_pipe{};
+    sigset_t m_previous{};
+    bool m_wasPending = false;
+};
+
 int remainingMs(Deadline deadline)
 {
     const auto left =
@@ -55,6 +94,7 @@ RedisLink::RedisLink(const Options &options) : m_options(options) {}
 RedisLink::~RedisLink()
 {
     if (m_ssl) {
+        const SigPipeGuard guard;
         SSL_shutdown(m_ssl); // best effort, non-blocking socket: never waits
         SSL_free(m_ssl);
     }
@@ -172,6 +212,7 @@ bool RedisLink::handshake(std::string *error)
         SSL_set1_host(m_ssl, m_options.host.c_str());
     }
     const Deadline deadline = std::chrono::steady_clock::now() + m_options.connectTimeout;
+    const SigPipeGuard guard;
     for (;;) {
         const int rc = SSL_connect(m_ssl);
         if (rc == 1)
@@ -197,6 +238,9 @@ bool RedisLink::handshake(std::string *error)
 bool RedisLink::writeAll(const std::string &bytes, std::string *error)
 {
     const Deadline deadline = std::chrono::steady_clock::now() + m_options.commandTimeout;
+    std::optional<SigPipeGuard> guard;
+    if (m_ssl)
+        guard.emplace();
     std::size_t done = 0;
     while (done < bytes.size()) {
         if (m_ssl) {
@@ -257,6 +301,10 @@ bool RedisLink::send(const std::vector<Command> &commands, std::string *error)
 redisReply *RedisLink::read(std::string *error)
 {
     const Deadline deadline = std::chrono::steady_clock::now() + m_options.commandTimeout;
+    // TLS 1.3 may answer post-handshake messages (key updates) from inside SSL_read.
+    std::optional<SigPipeGuard> guard;
+    if (m_ssl)
+        guard.emplace();
     char buffer[16384];
     for (;;) {
         void *reply = nullptr;

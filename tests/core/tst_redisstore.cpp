@@ -375,6 +375,13 @@ private Q_SLOTS:
         QCOMPARE(engine.validate(created.token).info.user, std::string("kim"));
         QCOMPARE(engine.destroy(created.token), SessionError::None);
         QCOMPARE(engine.validate(created.token).error, SessionError::Unknown);
+        // The server goes away under open TLS connections: writes to them must not raise SIGPIPE
+        // (which would end the process), only fail closed.
+        const std::string live = engine.create(params("kim")).token;
+        server.kill();
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(engine.validate(live).error, SessionError::StoreUnavailable);
+        QVERIFY(server.startTls(path("server.pem"), path("server.key"), path("ca.pem")));
 
         // Refused: a CA that did not sign it, a name it does not carry, plain TCP to the TLS port,
         // and (without ?ca=) the system's CAs, which never signed this test CA.
