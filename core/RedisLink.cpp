@@ -162,6 +162,14 @@ std::unique_ptr<RedisLink> RedisLink::connect(const Options &options, std::strin
     ::setsockopt(link->m_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     if (options.tls.enabled && !link->handshake(error))
         return nullptr;
+    // Connected: from here on the socket blocks, bounded by the command timeout, so that reading a
+    // reply is one recv() rather than recv (EAGAIN), poll, recv — a quarter of the throughput on
+    // loopback. A timeout surfaces as EAGAIN (or WANT_READ/WANT_WRITE under TLS), handled below.
+    const timeval tv{static_cast<time_t>(options.commandTimeout.count() / 1000),
+                     static_cast<suseconds_t>(options.commandTimeout.count() % 1000 * 1000)};
+    ::setsockopt(link->m_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(link->m_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ::fcntl(link->m_fd, F_SETFL, ::fcntl(link->m_fd, F_GETFL) & ~O_NONBLOCK);
     link->m_reader = redisReaderCreate();
     if (!link->m_reader) {
         *error = "out of memory";

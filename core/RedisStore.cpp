@@ -331,7 +331,6 @@ bool RedisStore::connect(Context &out, std::string *error)
     if (!link)
         return false;
     const auto command = [&](const Command &args) -> Reply {
-        std::string ignored;
         if (!link->send({args}, error))
             return nullptr;
         return Reply(link->read(error));
