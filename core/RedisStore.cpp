@@ -539,7 +539,9 @@ RedisStore::Command RedisStore::fetchCommand(const std::string &tag, const std::
 
 std::optional<SessionRecord> RedisStore::recordFromReply(const redisReply *reply, const IdHash &hash)
 {
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 10)
+    // {1, fields…} from the validation script; {0} gone, {2} expired, or anything damaged: none.
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 10 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[0]->integer != 1)
         return std::nullopt;
     const auto text = [&](std::size_t i) {
         return replyText(reply->element[i]);
@@ -629,11 +631,8 @@ std::optional<std::vector<SessionRecord>> RedisStore::fetchUser(const std::strin
     if (!replies)
         return std::nullopt;
     for (std::size_t i = 0; i < hashes.size(); ++i) {
-        const redisReply *reply = (*replies)[i].get();
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 10 && reply->element[0]->integer == 1) {
-            if (auto record = recordFromReply(reply, hashes[i]); record && record->user == user)
-                records.push_back(std::move(*record));
-        }
+        if (auto record = recordFromReply((*replies)[i].get(), hashes[i]); record && record->user == user)
+            records.push_back(std::move(*record));
     }
     return records;
 }
@@ -753,11 +752,8 @@ std::optional<SessionStore::SharedPage> RedisStore::sharedList(const SharedQuery
     if (!rows)
         return std::nullopt;
     for (std::size_t i = 0; i < hashes.size(); ++i) {
-        const redisReply *reply = (*rows)[i].get();
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 10 && reply->element[0]->integer == 1) {
-            if (auto record = recordFromReply(reply, hashes[i]))
-                page.rows.push_back(std::move(*record));
-        }
+        if (auto record = recordFromReply((*rows)[i].get(), hashes[i]))
+            page.rows.push_back(std::move(*record));
     }
     return page;
 }

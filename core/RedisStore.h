@@ -123,6 +123,7 @@ private:
     std::string configKey() const;
     Command fetchCommand(const std::string &tag, const std::string &hashHex, TimeMs now,
                          const ExpiryRules &rules, bool touch) const;
+    // The session in a "live" answer of the validation script; none for any other answer.
     static std::optional<SessionRecord> recordFromReply(const redisReply *reply, const IdHash &hash);
     void appendMutation(const StoreMutation &mutation, std::vector<Command> &commands) const;
 

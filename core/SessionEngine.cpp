@@ -125,16 +125,7 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
         update(it->second);
         return;
     }
-    Slot slot;
-    slot.user = std::move(record.user);
-    slot.clientIp = std::move(record.clientIp);
-    slot.userAgent = std::move(record.userAgent);
-    slot.data = std::move(record.data);
-    slot.createdMs = record.createdMs;
-    slot.authTimeMs = record.authTimeMs;
-    slot.lastActivityMs = record.lastActivityMs;
-    slot.area = record.area;
-    slot.rememberMe = record.rememberMe;
+    Slot slot = slotOf(std::move(record));
     auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
     heapPush(shard,
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
@@ -307,6 +298,21 @@ SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Sh
     info.absoluteDeadlineMs = absoluteDeadline(slot, rules);
     info.expiresAtMs = std::min(info.idleDeadlineMs, info.absoluteDeadlineMs);
     return info;
+}
+
+SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record)
+{
+    Slot slot;
+    slot.user = std::move(record.user);
+    slot.clientIp = std::move(record.clientIp);
+    slot.userAgent = std::move(record.userAgent);
+    slot.data = std::move(record.data);
+    slot.createdMs = record.createdMs;
+    slot.authTimeMs = record.authTimeMs;
+    slot.lastActivityMs = record.lastActivityMs;
+    slot.area = record.area;
+    slot.rememberMe = record.rememberMe;
+    return slot;
 }
 
 SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
@@ -1016,16 +1022,7 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
             result.total = page->total;
             result.rows.reserve(page->rows.size());
             for (SessionRecord &record : page->rows) {
-                Slot slot;
-                slot.user = std::move(record.user);
-                slot.clientIp = std::move(record.clientIp);
-                slot.userAgent = std::move(record.userAgent);
-                slot.data = std::move(record.data);
-                slot.createdMs = record.createdMs;
-                slot.authTimeMs = record.authTimeMs;
-                slot.lastActivityMs = record.lastActivityMs;
-                slot.area = record.area;
-                slot.rememberMe = record.rememberMe;
+                Slot slot = slotOf(std::move(record));
                 const Shard &shard = shardFor(record.hash);
                 SessionInfo info;
                 {
@@ -1610,16 +1607,7 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
         [&](SessionRecord &&record) {
             Shard &shard = shardFor(record.hash);
             std::lock_guard lock(shard.mutex);
-            Slot slot;
-            slot.user = std::move(record.user);
-            slot.clientIp = std::move(record.clientIp);
-            slot.userAgent = std::move(record.userAgent);
-            slot.data = std::move(record.data);
-            slot.createdMs = record.createdMs;
-            slot.authTimeMs = record.authTimeMs;
-            slot.lastActivityMs = record.lastActivityMs;
-            slot.area = record.area;
-            slot.rememberMe = record.rememberMe;
+            Slot slot = slotOf(std::move(record));
             const TimeMs due = expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]);
             if (due <= time) { // expired while we were down: never revive
                 stale.push_back({StoreMutation::RemoveSession{record.hash, slot.user, false, due, time}});

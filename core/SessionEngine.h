@@ -312,6 +312,8 @@ private:
     SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
+    // The inverse, moving the strings (the record's hash stays with the caller).
+    static Slot slotOf(SessionRecord &&record);
     static void heapPush(Shard &shard, HeapEntry entry);
     void rebuildHeap(Shard &shard);
 

@@ -12,6 +12,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,69 +36,29 @@ public:
     }
 
     // TLS only (no plain port): the server presents certFile/keyFile; clients need not present one.
+    // Ready when it accepts connections (a plain PING cannot speak TLS).
     bool startTls(const QString &certFile, const QString &keyFile, const QString &caFile)
     {
-        m_process.setProgram(QStandardPaths::findExecutable(QStringLiteral("redis-server")));
-        m_process.setArguments({QStringLiteral("--port"),
-                                QStringLiteral("0"),
-                                QStringLiteral("--tls-port"),
-                                QString::number(m_port),
-                                QStringLiteral("--tls-cert-file"),
-                                certFile,
-                                QStringLiteral("--tls-key-file"),
-                                keyFile,
-                                QStringLiteral("--tls-ca-cert-file"),
-                                caFile,
-                                QStringLiteral("--tls-auth-clients"),
-                                QStringLiteral("no"),
-                                QStringLiteral("--bind"),
-                                QStringLiteral("127.0.0.1"),
-                                QStringLiteral("--dir"),
-                                m_dir.path(),
-                                QStringLiteral("--save"),
-                                QString(),
-                                QStringLiteral("--loglevel"),
-                                QStringLiteral("warning")});
-        m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        m_process.setStandardOutputFile(m_dir.filePath(QStringLiteral("redis.log")));
-        m_process.start();
-        if (!m_process.waitForStarted(5000))
-            return false;
-        // Ready when it accepts connections (a plain PING cannot speak TLS).
-        for (int i = 0; i < 200; ++i) {
-            timeval tv{0, 200000};
-            redisContext *c = redisConnectWithTimeout("127.0.0.1", m_port, tv);
-            const bool up = c && !c->err;
-            if (c)
-                redisFree(c);
-            if (up)
-                return true;
-            QTest::qWait(25);
-        }
-        return false;
+        return launch({QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--tls-port"),
+                       QString::number(m_port), QStringLiteral("--tls-cert-file"), certFile,
+                       QStringLiteral("--tls-key-file"), keyFile, QStringLiteral("--tls-ca-cert-file"),
+                       caFile, QStringLiteral("--tls-auth-clients"), QStringLiteral("no")},
+                      [this] {
+                          timeval tv{0, 200000};
+                          redisContext *c = redisConnectWithTimeout("127.0.0.1", m_port, tv);
+                          const bool up = c && !c->err;
+                          if (c)
+                              redisFree(c);
+                          return up;
+                      });
     }
 
+    // Plain TCP with every change in the append-only file. Ready when it answers PING.
     bool start()
     {
-        m_process.setProgram(QStandardPaths::findExecutable(QStringLiteral("redis-server")));
-        m_process.setArguments(
-            {QStringLiteral("--port"), QString::number(m_port), QStringLiteral("--bind"),
-             QStringLiteral("127.0.0.1"), QStringLiteral("--dir"), m_dir.path(),
-             QStringLiteral("--appendonly"), QStringLiteral("yes"), QStringLiteral("--appendfsync"),
-             QStringLiteral("always"), QStringLiteral("--save"), QString(), QStringLiteral("--daemonize"),
-             QStringLiteral("no"), QStringLiteral("--loglevel"), QStringLiteral("warning")});
-        m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        m_process.setStandardOutputFile(m_dir.filePath(QStringLiteral("redis.log")));
-        m_process.start();
-        if (!m_process.waitForStarted(5000))
-            return false;
-        // Ready when it answers PING.
-        for (int i = 0; i < 200; ++i) {
-            if (first({"PING"}) == "PONG")
-                return true;
-            QTest::qWait(25);
-        }
-        return false;
+        return launch({QStringLiteral("--port"), QString::number(m_port), QStringLiteral("--appendonly"),
+                       QStringLiteral("yes"), QStringLiteral("--appendfsync"), QStringLiteral("always")},
+                      [this] { return first({"PING"}) == "PONG"; });
     }
 
     // SIGKILL: no chance to flush anything that was not already on disk.
@@ -195,6 +156,27 @@ public:
     QString dataDir() const { return m_dir.path(); }
 
 private:
+    bool launch(const QStringList &arguments, const std::function<bool()> &ready)
+    {
+        m_process.setProgram(QStandardPaths::findExecutable(QStringLiteral("redis-server")));
+        m_process.setArguments(arguments +
+                               QStringList{QStringLiteral("--bind"), QStringLiteral("127.0.0.1"),
+                                           QStringLiteral("--dir"), m_dir.path(), QStringLiteral("--save"),
+                                           QString(), QStringLiteral("--daemonize"), QStringLiteral("no"),
+                                           QStringLiteral("--loglevel"), QStringLiteral("warning")});
+        m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        m_process.setStandardOutputFile(m_dir.filePath(QStringLiteral("redis.log")));
+        m_process.start();
+        if (!m_process.waitForStarted(5000))
+            return false;
+        for (int i = 0; i < 200; ++i) {
+            if (ready())
+                return true;
+            QTest::qWait(25);
+        }
+        return false;
+    }
+
     std::uint16_t m_port = 0;
     QTemporaryDir m_dir;
     QProcess m_process;
