@@ -659,13 +659,13 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
 {
     ValidateResult result;
     m_counters.validations.fetch_add(1, std::memory_order_relaxed);
-    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(tokenText);
     if (!token) {
         result.error = SessionError::Malformed;
         countRejection(result.error);
         return result;
     }
-    const IdHash hash = token->hash();
+    const IdHash hash = *token;
     if (m_shared) {
         // One round trip: the store decides validity and touches the session.
         if (const SessionError error = syncSession(hash, touch == Touch::Yes); error != SessionError::None) {
@@ -708,7 +708,7 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
 RotateResult SessionEngine::rotate(std::string_view tokenText)
 {
     RotateResult result;
-    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(tokenText);
     if (!token) {
         result.error = SessionError::Malformed;
         countRejection(result.error);
@@ -719,7 +719,7 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
         result.error = SessionError::RandomUnavailable;
         return result;
     }
-    const IdHash oldHash = token->hash();
+    const IdHash oldHash = *token;
     const IdHash newHash = fresh->hash();
     if (m_shared) {
         if (const SessionError error = syncSession(oldHash, false); error != SessionError::None) {
@@ -796,13 +796,13 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
 SetDataResult SessionEngine::setData(std::string_view tokenText, std::string data)
 {
     SetDataResult result;
-    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(tokenText);
     if (!token) {
         result.error = SessionError::Malformed;
         countRejection(result.error);
         return result;
     }
-    const IdHash hash = token->hash();
+    const IdHash hash = *token;
     const Policy policy = this->policy();
     if (m_shared) {
         if (const SessionError error = syncSession(hash, false); error != SessionError::None) {
@@ -863,13 +863,13 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
 GetDataResult SessionEngine::getData(std::string_view tokenText)
 {
     GetDataResult result;
-    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(tokenText);
     if (!token) {
         result.error = SessionError::Malformed;
         countRejection(result.error);
         return result;
     }
-    const IdHash hash = token->hash();
+    const IdHash hash = *token;
     if (m_shared) {
         if (const SessionError error = syncSession(hash, false); error != SessionError::None) {
             result.error = error;
@@ -896,12 +896,12 @@ GetDataResult SessionEngine::getData(std::string_view tokenText)
 
 SessionError SessionEngine::destroy(std::string_view tokenText)
 {
-    const std::optional<SessionToken> token = SessionToken::parse(tokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(tokenText);
     if (!token) {
         countRejection(SessionError::Malformed);
         return SessionError::Malformed;
     }
-    return revoke(token->hash(), "logout");
+    return revoke(*token, "logout");
 }
 
 SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
@@ -1163,9 +1163,9 @@ AuthStartResult SessionEngine::startAuthentication(std::string_view rootTokenTex
     const Policy policy = this->policy();
     const TimeMs flowMs = policy.loginFlowTimeoutMinutes * kMsPerMinute;
     if (m_shared) {
-        if (const auto token = SessionToken::parse(rootTokenText)) {
+        if (const std::optional<IdHash> token = SessionToken::hashOf(rootTokenText)) {
             bool unavailable = false;
-            syncAuthRoot(token->hash(), &unavailable);
+            syncAuthRoot(*token, &unavailable);
             if (unavailable) {
                 result.error = SessionError::StoreUnavailable;
                 return result;
@@ -1179,8 +1179,8 @@ AuthStartResult SessionEngine::startAuthentication(std::string_view rootTokenTex
         std::lock_guard lock(m_authMutex);
         const TimeMs time = now();
         AuthRoot *root = nullptr;
-        if (const auto token = SessionToken::parse(rootTokenText)) {
-            auto it = m_authRoots.find(token->hash());
+        if (const std::optional<IdHash> token = SessionToken::hashOf(rootTokenText)) {
+            auto it = m_authRoots.find(*token);
             if (it != m_authRoots.end() && saturatingAdd(it->second.record.lastActivityMs, flowMs) > time)
                 root = &it->second;
         }
@@ -1240,14 +1240,14 @@ CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenTex
                                                    const CreateParams &params)
 {
     CreateResult result;
-    const auto token = SessionToken::parse(rootTokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(rootTokenText);
     if (!token) {
         result.error = SessionError::Malformed;
         return result;
     }
     if (m_shared) {
         bool unavailable = false;
-        syncAuthRoot(token->hash(), &unavailable);
+        syncAuthRoot(*token, &unavailable);
         if (unavailable) {
             result.error = SessionError::StoreUnavailable;
             return result;
@@ -1257,7 +1257,7 @@ CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenTex
     SessionStore::Ticket ticket = 0;
     {
         std::lock_guard lock(m_authMutex);
-        auto it = m_authRoots.find(token->hash());
+        auto it = m_authRoots.find(*token);
         if (it == m_authRoots.end()) {
             result.error = SessionError::AuthSessionUnknown;
             return result;
@@ -1293,7 +1293,7 @@ CreateResult SessionEngine::completeAuthentication(std::string_view rootTokenTex
     CreateResult created = create(params);
     if (created.error == SessionError::None) {
         std::lock_guard lock(m_authMutex);
-        if (auto it = m_authRoots.find(token->hash()); it != m_authRoots.end()) {
+        if (auto it = m_authRoots.find(*token); it != m_authRoots.end()) {
             constexpr std::size_t kMaxLinkedSessions = 64;
             auto &sessions = it->second.sessions;
             if (sessions.size() == kMaxLinkedSessions)
@@ -1323,12 +1323,12 @@ void SessionEngine::fillSubSessions(std::vector<SessionInfo> &rows) const
 
 SessionError SessionEngine::cancelAuthentication(std::string_view rootTokenText, std::string_view tabId)
 {
-    const auto token = SessionToken::parse(rootTokenText);
+    const std::optional<IdHash> token = SessionToken::hashOf(rootTokenText);
     if (!token)
         return SessionError::Malformed;
     if (m_shared) {
         bool unavailable = false;
-        syncAuthRoot(token->hash(), &unavailable);
+        syncAuthRoot(*token, &unavailable);
         if (unavailable)
             return SessionError::StoreUnavailable;
     }
@@ -1336,7 +1336,7 @@ SessionError SessionEngine::cancelAuthentication(std::string_view rootTokenText,
     SessionStore::Ticket ticket = 0;
     {
         std::lock_guard lock(m_authMutex);
-        auto it = m_authRoots.find(token->hash());
+        auto it = m_authRoots.find(*token);
         if (it == m_authRoots.end())
             return SessionError::AuthSessionUnknown;
         AuthRootRecord &record = it->second.record;

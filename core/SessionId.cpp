@@ -2,7 +2,12 @@
 
 #include "RandomSource.h"
 
+#include <array>
+#include <cstdlib>
+#include <memory>
+
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 namespace hourglass {
@@ -11,6 +16,16 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr char kHexDigits[] = "0123456789abcdef";
+
+// base64url digit values, -1 for every other byte.
+constexpr auto kBase64UrlValues = [] {
+    std::array<std::int8_t, 256> values{};
+    for (auto &v : values)
+        v = -1;
+    for (int i = 0; i < 64; ++i)
+        values[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+    return values;
+}();
 
 int base64UrlValue(char c)
 {
@@ -73,8 +88,21 @@ bool IdHash::operator==(const IdHash &other) const
 
 IdHash sha256(std::string_view data)
 {
+    // OpenSSL 3's one-shot SHA256() looks the algorithm up in the provider on every call, which
+    // costs more than hashing an identifier. The algorithm is fetched once per process and each
+    // thread reuses its own context.
+    static EVP_MD *const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> context(EVP_MD_CTX_new(),
+                                                                                   &EVP_MD_CTX_free);
     std::array<std::uint8_t, IdHash::kSize> digest{};
-    SHA256(reinterpret_cast<const unsigned char *>(data.data()), data.size(), digest.data());
+    unsigned int size = 0;
+    if (!md || !context || EVP_DigestInit_ex2(context.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(context.get(), digest.data(), &size) != 1 || size != digest.size()) {
+        // Out of memory in OpenSSL: the one-shot path either works or aborts below.
+        if (!SHA256(reinterpret_cast<const unsigned char *>(data.data()), data.size(), digest.data()))
+            std::abort();
+    }
     return IdHash(digest);
 }
 
@@ -139,14 +167,30 @@ std::optional<SessionToken> SessionToken::generate(RandomSource &random)
     return token;
 }
 
+bool SessionToken::isWellFormed(std::string_view text)
+{
+    static_assert(kEncodedLength * 6 == kBytes * 8 + 2, "two unused bits in the last character");
+    if (text.size() != kEncodedLength)
+        return false;
+    int bad = 0;
+    for (const char c : text)
+        bad |= kBase64UrlValues[static_cast<unsigned char>(c)];
+    // Non-canonical spellings (the last character's two unused bits set) are rejected.
+    return bad >= 0 && (kBase64UrlValues[static_cast<unsigned char>(text.back())] & 3) == 0;
+}
+
 std::optional<SessionToken> SessionToken::parse(std::string_view text)
 {
-    if (text.size() != kEncodedLength)
-        return std::nullopt;
-    const auto decoded = base64UrlDecode(text);
-    if (!decoded || decoded->size() != kBytes)
+    if (!isWellFormed(text))
         return std::nullopt;
     return SessionToken(std::string(text));
+}
+
+std::optional<IdHash> SessionToken::hashOf(std::string_view text)
+{
+    if (!isWellFormed(text))
+        return std::nullopt;
+    return sha256(text);
 }
 
 IdHash SessionToken::hash() const

@@ -60,6 +60,10 @@ public:
     // Strict parser: exactly 43 base64url characters whose unused trailing bits are zero, so every
     // identifier has exactly one accepted spelling.
     static std::optional<SessionToken> parse(std::string_view text);
+    // parse(text)->hash() without copying the text: the hot path of every request.
+    static std::optional<IdHash> hashOf(std::string_view text);
+    // True when text is a well-formed identifier (the rules of parse).
+    static bool isWellFormed(std::string_view text);
 
     const std::string &text() const { return m_text; }
     IdHash hash() const;
