@@ -168,14 +168,14 @@ Response AdminApi::listSessions(const Request &request)
     query.offset = sizeParameter(request, "offset", 0, SIZE_MAX / 4);
     query.limit = sizeParameter(request, "limit", 100, kMaxPageSize);
     const SessionPage page = m_runtime.engine().list(query);
-    QJsonArray rows;
-    for (const SessionInfo &info : page.rows)
-        rows.append(SessionApi::sessionJson(info));
-    QJsonObject o;
-    o.insert(QStringLiteral("total"), qint64(page.total));
-    o.insert(QStringLiteral("offset"), qint64(query.offset));
-    o.insert(QStringLiteral("sessions"), rows);
-    return Response::json(200, JsonBody::serialize(o));
+    std::string body = "{\"offset\":" + std::to_string(query.offset) + ",\"sessions\":[";
+    for (std::size_t i = 0; i < page.rows.size(); ++i) {
+        if (i > 0)
+            body.push_back(',');
+        body += SessionApi::sessionJson(page.rows[i]);
+    }
+    body += "],\"total\":" + std::to_string(page.total) + "}";
+    return Response::json(200, std::move(body));
 }
 
 Response AdminApi::revoke(std::string_view hashHex)

@@ -142,25 +142,86 @@ std::string SessionApi::clientIp(const Request &request, const http::RequestCont
     return context.peerAddress;
 }
 
-QJsonObject SessionApi::sessionJson(const SessionInfo &info)
+namespace {
+
+// JSON string of UTF-8 text (as every stored string came in through a JSON body): quotes,
+// backslashes and control characters escaped, everything else as is.
+void appendJsonString(std::string &out, std::string_view text)
 {
-    QJsonObject o;
-    o.insert(QStringLiteral("id_hash"), q(info.hash.toHex()));
-    o.insert(QStringLiteral("user"), q(info.user));
-    o.insert(QStringLiteral("area"), q(std::string(areaName(info.area))));
-    o.insert(QStringLiteral("remember_me"), info.rememberMe);
-    o.insert(QStringLiteral("client_ip"), q(info.clientIp));
-    o.insert(QStringLiteral("user_agent"), q(info.userAgent));
-    o.insert(QStringLiteral("created_ms"), qint64(info.createdMs));
-    o.insert(QStringLiteral("last_activity_ms"), qint64(info.lastActivityMs));
-    o.insert(QStringLiteral("idle_deadline_ms"), qint64(info.idleDeadlineMs));
-    o.insert(QStringLiteral("absolute_deadline_ms"), info.absoluteDeadlineMs == SessionInfo::kNoDeadline
-                                                         ? QJsonValue(QJsonValue::Null)
-                                                         : QJsonValue(qint64(info.absoluteDeadlineMs)));
-    o.insert(QStringLiteral("expires_ms"), qint64(info.expiresAtMs));
-    o.insert(QStringLiteral("data_size"), qint64(info.dataSize));
-    o.insert(QStringLiteral("sub_sessions"), qint64(info.subSessions));
-    return o;
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (u < 0x20) {
+            out += "\\u00";
+            out.push_back(kHex[u >> 4]);
+            out.push_back(kHex[u & 15]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+}
+
+void appendField(std::string &out, std::string_view name)
+{
+    if (out.size() > 1)
+        out.push_back(',');
+    out.push_back('"');
+    out += name;
+    out += "\":";
+}
+
+} // namespace
+
+std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *id,
+                                    const std::string *setCookie)
+{
+    // Written directly rather than through QJsonObject: this is the body of every validation.
+    // Keys in alphabetical order, as QJsonDocument writes them.
+    std::string out;
+    out.reserve(512 + info.userAgent.size() + info.user.size());
+    out.push_back('{');
+    appendField(out, "absolute_deadline_ms");
+    out += info.absoluteDeadlineMs == SessionInfo::kNoDeadline ? std::string("null")
+                                                               : std::to_string(info.absoluteDeadlineMs);
+    appendField(out, "area");
+    appendJsonString(out, areaName(info.area));
+    appendField(out, "client_ip");
+    appendJsonString(out, info.clientIp);
+    appendField(out, "created_ms");
+    out += std::to_string(info.createdMs);
+    appendField(out, "data_size");
+    out += std::to_string(info.dataSize);
+    appendField(out, "expires_ms");
+    out += std::to_string(info.expiresAtMs);
+    if (id) {
+        appendField(out, "id");
+        appendJsonString(out, *id);
+    }
+    appendField(out, "id_hash");
+    appendJsonString(out, info.hash.toHex());
+    appendField(out, "idle_deadline_ms");
+    out += std::to_string(info.idleDeadlineMs);
+    appendField(out, "last_activity_ms");
+    out += std::to_string(info.lastActivityMs);
+    appendField(out, "remember_me");
+    out += info.rememberMe ? "true" : "false";
+    if (setCookie) {
+        appendField(out, "set_cookie");
+        appendJsonString(out, *setCookie);
+    }
+    appendField(out, "sub_sessions");
+    out += std::to_string(info.subSessions);
+    appendField(out, "user");
+    appendJsonString(out, info.user);
+    appendField(out, "user_agent");
+    appendJsonString(out, info.userAgent);
+    out.push_back('}');
+    return out;
 }
 
 Response SessionApi::handle(const Request &request, http::RequestContext &context)
@@ -252,10 +313,7 @@ Response SessionApi::issued(int status, const std::string &token, const SessionI
     if (info.rememberMe) // a persistent cookie only for remember-me sessions
         maxAge = (info.expiresAtMs - info.lastActivityMs) / kMsPerSecond;
     const std::string cookie = setCookie(kSessionCookie, token, maxAge);
-    QJsonObject body = sessionJson(info);
-    body.insert(QStringLiteral("id"), q(token));
-    body.insert(QStringLiteral("set_cookie"), q(cookie));
-    Response r = Response::json(status, JsonBody::serialize(body));
+    Response r = Response::json(status, sessionJson(info, &token, &cookie));
     r.addHeader("Set-Cookie", cookie);
     return r;
 }
@@ -316,7 +374,7 @@ Response SessionApi::validate(const Request &request, const std::string &ip, boo
         r.addHeader("X-Hourglass-Session", v.info.hash.toHex());
         return r;
     }
-    return Response::json(200, JsonBody::serialize(sessionJson(v.info)));
+    return Response::json(200, sessionJson(v.info));
 }
 
 Response SessionApi::rotate(const Request &request, const std::string &ip)

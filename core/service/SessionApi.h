@@ -31,7 +31,9 @@ public:
     // The end user's address: X-Real-IP, else the last X-Forwarded-For hop, when the TCP peer is a
     // trusted (loopback) proxy or application; otherwise the peer itself.
     static std::string clientIp(const http::Request &request, const http::RequestContext &context);
-    static QJsonObject sessionJson(const SessionInfo &info);
+    // The session as JSON; id and setCookie are added when a session was just issued.
+    static std::string sessionJson(const SessionInfo &info, const std::string *id = nullptr,
+                                   const std::string *setCookie = nullptr);
 
 private:
     http::Response create(const http::Request &request, const std::string &ip);

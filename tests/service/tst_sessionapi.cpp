@@ -69,6 +69,59 @@ private Q_SLOTS:
         QCOMPARE(f.request("GET", "/v1/session", {{"Authorization", "session " + id}}).status, 200);
     }
 
+    void sessionJsonCarriesEveryFieldAndEscapesText()
+    {
+        ServiceFixture f;
+        // Quotes, backslashes, control characters and non-ASCII text in what the client sent.
+        const QString user = QStringLiteral("zo\u00eb \"the\" \\admin\\\u0001\u00e9\u6f22");
+        const QString agent = QStringLiteral("Agent\t1.0 \u2603 </script>");
+        QJsonObject request;
+        request.insert(QStringLiteral("user"), user);
+        request.insert(QStringLiteral("area"), QStringLiteral("admin"));
+        request.insert(QStringLiteral("remember_me"), true);
+        request.insert(QStringLiteral("client_ip"), QStringLiteral("2001:db8::7"));
+        request.insert(QStringLiteral("user_agent"), agent);
+        const auto created = f.request("POST", "/v1/sessions", {},
+                                       QJsonDocument(request).toJson(QJsonDocument::Compact).toStdString());
+        QCOMPARE(created.status, 201);
+        const std::string id =
+            ServiceFixture::json(created).value(QStringLiteral("id")).toString().toStdString();
+        const auto r = f.request("GET", "/v1/session", {bearer(id)});
+        QCOMPARE(r.status, 200);
+        QJsonParseError error;
+        const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(r.body), &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        QStringList keys;
+        for (const char *key :
+             {"absolute_deadline_ms", "area", "client_ip", "created_ms", "data_size", "expires_ms", "id_hash",
+              "idle_deadline_ms", "last_activity_ms", "remember_me", "sub_sessions", "user", "user_agent"})
+            keys << QLatin1String(key);
+        QCOMPARE(o.keys(), keys);
+        QCOMPARE(o.value(QStringLiteral("user")).toString(), user);
+        QCOMPARE(o.value(QStringLiteral("user_agent")).toString(), agent);
+        QCOMPARE(o.value(QStringLiteral("client_ip")).toString(), QStringLiteral("2001:db8::7"));
+        QCOMPARE(o.value(QStringLiteral("area")).toString(), QStringLiteral("admin"));
+        QCOMPARE(o.value(QStringLiteral("remember_me")).toBool(), true);
+        QCOMPARE(o.value(QStringLiteral("id_hash")).toString().toStdString(), sha256(id).toHex());
+        QCOMPARE(o.value(QStringLiteral("data_size")).toInteger(), 0);
+        const auto engine = f.runtime->engine().find(sha256(id));
+        QVERIFY(engine);
+        QCOMPARE(o.value(QStringLiteral("created_ms")).toInteger(), engine->createdMs);
+        QCOMPARE(o.value(QStringLiteral("last_activity_ms")).toInteger(), engine->lastActivityMs);
+        QCOMPARE(o.value(QStringLiteral("idle_deadline_ms")).toInteger(), engine->idleDeadlineMs);
+        QCOMPARE(o.value(QStringLiteral("expires_ms")).toInteger(), engine->expiresAtMs);
+        if (engine->absoluteDeadlineMs == SessionInfo::kNoDeadline)
+            QVERIFY(o.value(QStringLiteral("absolute_deadline_ms")).isNull());
+        else
+            QCOMPARE(o.value(QStringLiteral("absolute_deadline_ms")).toInteger(), engine->absoluteDeadlineMs);
+        // Creation answers with the same fields plus the ID and its cookie.
+        const QJsonObject c = ServiceFixture::json(created);
+        QCOMPARE(c.value(QStringLiteral("user")).toString(), user);
+        QCOMPARE(c.value(QStringLiteral("set_cookie")).toString().toStdString(),
+                 *created.header("set-cookie"));
+        QCOMPARE(c.keys().size(), keys.size() + 2);
+    }
+
     void invalidSessionsAre401WithAChallenge_data()
     {
         QTest::addColumn<QByteArray>("header");
