@@ -4,10 +4,11 @@
 #include "RequestHandler.h"
 #include "RequestHeaderCheck.h"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -55,10 +56,20 @@ Response errorResponse(int status, std::string_view code, std::string_view messa
 struct HttpServer::Impl
 {
     Impl(Options o, RequestHandler &h, Observer obs)
-        : options(std::move(o)), handler(h), observer(std::move(obs)), ioc(std::max(1, options.ioThreads)),
-          acceptor(net::make_strand(ioc)),
+        : options(std::move(o)), handler(h), observer(std::move(obs)),
+          contexts(makeContexts(options.ioThreads)), acceptor(*contexts.front()),
           blocking(static_cast<std::size_t>(std::max(1, options.blockingThreads)))
     {}
+
+    // One io_context per I/O thread, each run by that thread alone: a connection's handlers never
+    // run concurrently, so no strand is needed (nginx's worker model; measured in bench/README.md).
+    static std::vector<std::unique_ptr<net::io_context>> makeContexts(int threads)
+    {
+        std::vector<std::unique_ptr<net::io_context>> contexts;
+        for (int i = 0; i < std::max(1, threads); ++i)
+            contexts.push_back(std::make_unique<net::io_context>(1));
+        return contexts;
+    }
 
     void reject(Rejection r)
     {
@@ -97,7 +108,14 @@ struct HttpServer::Impl
     Options options;
     RequestHandler &handler;
     Observer observer;
-    net::io_context ioc;
+    // Declared before the contexts: connections still queued in a context when it is destroyed
+    // release their address on the way out.
+    mutable std::mutex ipMutex;
+    std::size_t total = 0;
+    std::unordered_map<std::string, std::size_t> perIp;
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::size_t nextContext = 0; // used by the accepting thread only
     std::optional<ssl::context> tlsContext;
     tcp::acceptor acceptor;
     net::thread_pool blocking;
@@ -105,9 +123,6 @@ struct HttpServer::Impl
     std::atomic<bool> running{false};
     std::atomic<std::uint64_t> nextRequestId{1};
     std::uint16_t boundPort = 0;
-    mutable std::mutex ipMutex;
-    std::size_t total = 0;
-    std::unordered_map<std::string, std::size_t> perIp;
 };
 
 namespace {
@@ -122,6 +137,8 @@ public:
     {}
 
     ~Connection() { m_server.release(m_peer); }
+
+    auto executor() { return m_stream.get_executor(); }
 
     void start()
     {
@@ -363,7 +380,8 @@ private:
 
 void HttpServer::Impl::accept()
 {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    net::io_context &context = *contexts[nextContext++ % contexts.size()];
+    acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
         if (ec) {
             if (running.load() && ec != net::error::operation_aborted)
                 accept();
@@ -383,11 +401,12 @@ void HttpServer::Impl::accept()
             }
             socket.close(ignored);
         } else if (tlsContext) {
-            std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(*this, peer, true,
-                                                                               std::move(socket), *tlsContext)
-                ->start();
+            auto c = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
+                *this, peer, true, std::move(socket), *tlsContext);
+            net::post(c->executor(), [c] { c->start(); }); // on the connection's own thread
         } else {
-            std::make_shared<Connection<beast::tcp_stream>>(*this, peer, false, std::move(socket))->start();
+            auto c = std::make_shared<Connection<beast::tcp_stream>>(*this, peer, false, std::move(socket));
+            net::post(c->executor(), [c] { c->start(); });
         }
         if (running.load())
             accept();
@@ -447,8 +466,10 @@ bool HttpServer::start(std::string *error)
     d.boundPort = d.acceptor.local_endpoint().port();
     d.running = true;
     d.accept();
-    for (int i = 0; i < std::max(1, d.options.ioThreads); ++i)
-        d.threads.emplace_back([&d] { d.ioc.run(); });
+    for (auto &context : d.contexts) {
+        d.work.push_back(net::make_work_guard(*context));
+        d.threads.emplace_back([&context = *context] { context.run(); });
+    }
     return true;
 }
 
@@ -462,7 +483,9 @@ void HttpServer::stop()
         d.acceptor.close(ec);
     });
     d.blocking.join();
-    d.ioc.stop();
+    d.work.clear();
+    for (auto &context : d.contexts)
+        context->stop();
     for (auto &t : d.threads)
         t.join();
     d.threads.clear();

@@ -1,0 +1,247 @@
+// The engine in process, on one core (Google Benchmark).
+//
+//   bench_engine [--sessions=N] [google benchmark flags]   throughput, with its reference
+//   bench_engine --memory=N                                 bytes per session (RSS delta / N)
+//
+// ValidateTouch validates and touches random sessions among N live ones (1,000,000 by default):
+// random order, so that the hash-map and slot reads miss the cache as a busy service's would.
+// Its reference, in the same run, is the least any session store must do for the same request:
+// decode the 43-character ID, SHA-256 it, and find the hash in a hash map of N entries
+// (HashAndFind). Create makes sessions in memory (no store), distinct users.
+
+#include "RandomSource.h"
+#include "SessionEngine.h"
+#include "SessionId.h"
+
+#include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+using namespace hourglass;
+
+namespace {
+
+std::size_t g_sessions = 1'000'000;
+
+Policy benchPolicy()
+{
+    Policy policy;
+    policy.maxSessionsPerIp = 0;
+    return policy;
+}
+
+CreateParams paramsFor(std::size_t i)
+{
+    // A realistic row: a user name, an IPv4 address, a browser's user agent (one of a few).
+    static const char *const agents[] = {
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 "
+        "Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 "
+        "Safari/605.1.15",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Mobile/15E148",
+    };
+    CreateParams p;
+    p.user = "customer" + std::to_string(i % 400'000) + "@example.com";
+    p.area = i % 10 == 0 ? Area::Admin : Area::Storefront;
+    p.clientIp = "10." + std::to_string((i >> 16) & 255) + "." + std::to_string((i >> 8) & 255) + "." +
+                 std::to_string(i & 255);
+    p.userAgent = agents[i % 4];
+    return p;
+}
+
+struct LiveEngine
+{
+    LiveEngine()
+    {
+        SessionEngine::Options options;
+        engine = std::make_unique<SessionEngine>(options, benchPolicy());
+        tokens.reserve(g_sessions);
+        for (std::size_t i = 0; i < g_sessions; ++i) {
+            CreateResult r = engine->create(paramsFor(i));
+            if (r.error != SessionError::None) {
+                std::fprintf(stderr, "create failed: %s\n", std::string(sessionErrorName(r.error)).c_str());
+                std::exit(1);
+            }
+            tokens.push_back(std::move(r.token));
+        }
+        std::shuffle(tokens.begin(), tokens.end(), std::mt19937_64(42));
+    }
+    std::unique_ptr<SessionEngine> engine;
+    std::vector<std::string> tokens;
+};
+
+LiveEngine &live()
+{
+    static LiveEngine instance;
+    return instance;
+}
+
+void ValidateTouch(benchmark::State &state)
+{
+    LiveEngine &l = live();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        ValidateResult r = l.engine->validate(l.tokens[i], SessionEngine::Touch::Yes);
+        if (r.error != SessionError::None)
+            state.SkipWithError("validation failed");
+        benchmark::DoNotOptimize(r);
+        if (++i == l.tokens.size())
+            i = 0;
+    }
+    state.SetItemsProcessed(state.iterations());
+    state.counters["sessions"] = double(l.tokens.size());
+}
+
+// The reference: what any store must do for the same request, and nothing else, done as cheaply as
+// this machine allows: check the 43 characters against the base64url alphabet (one table lookup
+// each, canonical last character), SHA-256 them with a digest context fetched once and reused, and
+// find the hash in a hash map of N rows.
+class MinimalHasher
+{
+public:
+    MinimalHasher() : m_md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), m_ctx(EVP_MD_CTX_new())
+    {
+        for (int c = 0; c < 256; ++c)
+            m_value[c] = -1;
+        const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for (int v = 0; v < 64; ++v)
+            m_value[static_cast<unsigned char>(alphabet[v])] = static_cast<std::int8_t>(v);
+    }
+    ~MinimalHasher()
+    {
+        EVP_MD_CTX_free(m_ctx);
+        EVP_MD_free(m_md);
+    }
+    bool hash(std::string_view text, std::array<std::uint8_t, IdHash::kSize> *out)
+    {
+        if (text.size() != SessionToken::kEncodedLength)
+            return false;
+        int bad = 0;
+        for (const char c : text)
+            bad |= m_value[static_cast<unsigned char>(c)];
+        if (bad < 0 || (m_value[static_cast<unsigned char>(text.back())] & 3) != 0)
+            return false;
+        unsigned int size = 0;
+        return EVP_DigestInit_ex2(m_ctx, m_md, nullptr) == 1 &&
+               EVP_DigestUpdate(m_ctx, text.data(), text.size()) == 1 &&
+               EVP_DigestFinal_ex(m_ctx, out->data(), &size) == 1;
+    }
+
+private:
+    EVP_MD *m_md;
+    EVP_MD_CTX *m_ctx;
+    std::int8_t m_value[256];
+};
+
+void HashAndFind(benchmark::State &state)
+{
+    LiveEngine &l = live();
+    struct Row
+    {
+        std::int64_t lastActivityMs;
+        std::uint32_t user;
+    };
+    MinimalHasher hasher;
+    std::unordered_map<IdHash, Row, IdHashHasher> map;
+    map.reserve(l.tokens.size());
+    std::uint32_t n = 0;
+    std::array<std::uint8_t, IdHash::kSize> bytes;
+    for (const std::string &t : l.tokens) {
+        hasher.hash(t, &bytes);
+        map.emplace(IdHash(bytes), Row{0, n++});
+    }
+    std::size_t i = 0;
+    for (auto _ : state) {
+        if (!hasher.hash(l.tokens[i], &bytes))
+            state.SkipWithError("malformed");
+        auto it = map.find(IdHash(bytes));
+        if (it == map.end())
+            state.SkipWithError("not found");
+        it->second.lastActivityMs = std::int64_t(i);
+        benchmark::DoNotOptimize(it->second);
+        if (++i == l.tokens.size())
+            i = 0;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void Create(benchmark::State &state)
+{
+    SessionEngine::Options options;
+    SessionEngine engine(options, benchPolicy());
+    std::size_t i = 0;
+    for (auto _ : state) {
+        CreateResult r = engine.create(paramsFor(i++));
+        if (r.error != SessionError::None)
+            state.SkipWithError("create failed");
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+std::size_t rssBytes()
+{
+    std::ifstream statm("/proc/self/statm");
+    std::size_t size = 0, resident = 0;
+    statm >> size >> resident;
+    return resident * std::size_t(sysconf(_SC_PAGESIZE));
+}
+
+int memory(std::size_t n)
+{
+    SessionEngine::Options options;
+    SessionEngine engine(options, benchPolicy());
+    // Everything the measurement itself needs is allocated before the first reading.
+    std::vector<CreateParams> params;
+    params.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+        params.push_back(paramsFor(i));
+    const std::size_t before = rssBytes();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (engine.create(params[i]).error != SessionError::None) {
+            std::fprintf(stderr, "create failed at %zu\n", i);
+            return 1;
+        }
+    }
+    const std::size_t after = rssBytes();
+    std::printf("{\"sessions\": %zu, \"rss_before\": %zu, \"rss_after\": %zu, \"bytes_per_session\": %.1f}\n",
+                n, before, after, double(after - before) / double(n));
+    return 0;
+}
+
+} // namespace
+
+BENCHMARK(HashAndFind);
+BENCHMARK(ValidateTouch);
+BENCHMARK(Create);
+
+int main(int argc, char **argv)
+{
+    std::vector<char *> rest;
+    for (int i = 0; i < argc; ++i) {
+        if (std::strncmp(argv[i], "--memory=", 9) == 0)
+            return memory(std::strtoull(argv[i] + 9, nullptr, 10));
+        if (std::strncmp(argv[i], "--sessions=", 11) == 0)
+            g_sessions = std::strtoull(argv[i] + 11, nullptr, 10);
+        else
+            rest.push_back(argv[i]);
+    }
+    int restCount = int(rest.size());
+    benchmark::Initialize(&restCount, rest.data());
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

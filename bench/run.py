@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Runs every benchmark of bench/README.md and prints the table of figures.
+
+Called by bench/run (which installs the references and builds Release). Every server runs on
+127.0.0.1 only. Each figure is reported against a reference measured in this same invocation:
+
+  HTTP validate+touch   wrk -t1, keep-alive, 32 and 256 connections: Hourglass (GET /v1/session
+                        and GET /v1/auth) vs nginx `return 204` and vs express-session
+                        (MemoryStore); server CPU microseconds per request from /proc.
+  HTTP create           wrk -t1, 32 connections, embedded durable store vs express-session.
+  engine                bench_engine (Google Benchmark): validate+touch at N live sessions vs
+                        the bare hash-and-find reference; create in memory.
+  memory                bench_engine --memory=N (RSS delta / N) vs express-session's MemoryStore.
+  expiry, list, startup bench_expiry, bench_list, bench_startup.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.join(ROOT, "bench")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (this process, all threads)
+        except FileNotFoundError:
+            pass
+    return total / TICK
+
+
+def children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def wrk(url, script, args, connections, seconds, server_pids):
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url]
+    if args:
+        cmd += ["--"] + args
+    before = cpu_seconds(server_pids)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(server_pids) - before
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    p99 = parse_latency(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
+    p50 = parse_latency(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))
+    if bad or errors:
+        raise RuntimeError(f"{url}: failed requests:\n{out}")
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "cpu_us": cpu * 1e6 / total, "requests": total}
+
+
+def parse_latency(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+class Server:
+    def __init__(self, name, cmd, port=None, env=None, cwd=None):
+        self.name = name
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=cwd,
+                                     text=True, start_new_session=True)
+        self.port = port
+
+    def pids(self):
+        return [self.proc.pid] + children(self.proc.pid)
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def start_hourglass(build, work):
+    data = os.path.join(work, "hourglass")
+    os.makedirs(data, mode=0o700)
+    config = os.path.join(work, "hourglass-config.json")
+    # Creation from one client address at full speed: the per-address creation rate limit (a
+    # defence against floods from one browser) is lifted for the benchmark, as it would be for a
+    # trusted application server creating sessions for many users.
+    with open(config, "w") as f:
+        json.dump({"service": {"create_per_second": 1000000, "create_burst": 1000000}}, f)
+    s = Server("hourglassd", [os.path.join(build, "app", "hourglassd"), "--data-dir", data, "--port", "0",
+                              "--initial-config", config])
+    end = time.time() + 60
+    while not os.path.exists(os.path.join(data, "service.json")):
+        if time.time() > end or s.proc.poll() is not None:
+            raise RuntimeError("hourglassd did not start")
+        time.sleep(0.05)
+    with open(os.path.join(data, "service.json")) as f:
+        s.port = int(json.load(f)["url"].rsplit(":", 1)[1])
+    return s
+
+
+def start_nginx(work):
+    port = free_port()
+    d = os.path.join(work, "nginx")
+    os.makedirs(d)
+    with open(os.path.join(HERE, "http", "nginx.conf")) as f:
+        conf = f.read().replace("__PORT__", str(port)).replace("__DIR__", d)
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    s = Server("nginx", [shutil.which("nginx") or "/usr/sbin/nginx", "-c", path, "-p", d], port)
+    wait_port(port)
+    return s
+
+
+def start_express():
+    s = Server("express-session", ["node", os.path.join(HERE, "peers", "express", "server.js"), "0"])
+    s.port = json.loads(s.proc.stdout.readline())["port"]
+    return s
+
+
+def seed(port, path, body_of, token_of, n):
+    """Creates n sessions over one keep-alive connection; returns their tokens."""
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    tokens = []
+    for i in range(n):
+        c.request("POST", path, body=json.dumps(body_of(i)), headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        payload = r.read()
+        if r.status != 201:
+            raise RuntimeError(f"seeding {path}: {r.status} {payload[:200]}")
+        tokens.append(token_of(r, payload))
+    c.close()
+    return tokens
+
+
+def hourglass_token(response, payload):
+    return json.loads(payload)["id"]
+
+
+def express_token(response, payload):
+    cookie = response.getheader("Set-Cookie")
+    return re.match(r"sid=([^;]+)", cookie).group(1)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_json(cmd):
+    log("$", " ".join(cmd))
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPU ({cpu}), {platform.system()} {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--seconds", type=int, default=10, help="each wrk run")
+    ap.add_argument("--seed", type=int, default=10000, help="sessions validated over HTTP")
+    ap.add_argument("--sessions", type=int, default=1000000, help="engine, memory, list, startup")
+    ap.add_argument("--only", default="http,engine,memory,expiry,list,startup")
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    rows = []
+    work = tempfile.mkdtemp(prefix="hourglass-bench-")
+    servers = []
+    try:
+        if "http" in only:
+            hg = start_hourglass(args.build, work)
+            servers.append(hg)
+            ngx = start_nginx(work)
+            servers.append(ngx)
+            ex = start_express()
+            servers.append(ex)
+            log(f"hourglassd :{hg.port}, nginx :{ngx.port}, express-session :{ex.port}")
+
+            body = lambda i: {"user": f"customer{i}@example.com", "area": "storefront", "client_ip": "10.0.0.1",
+                              "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
+            hg_tokens = os.path.join(work, "hourglass.tokens")
+            ex_tokens = os.path.join(work, "express.tokens")
+            with open(hg_tokens, "w") as f:
+                f.write("\n".join(seed(hg.port, "/v1/sessions", body, hourglass_token, args.seed)) + "\n")
+            with open(ex_tokens, "w") as f:
+                f.write("\n".join(seed(ex.port, "/sessions", body, express_token, args.seed)) + "\n")
+
+            validate = os.path.join(HERE, "http", "validate.lua")
+            create = os.path.join(HERE, "http", "create.lua")
+            http_results = {}
+            for c in (32, 256):
+                base = f"http://127.0.0.1"
+                log(f"wrk validate, {c} connections")
+                n = wrk(f"{base}:{ngx.port}/", validate, [hg_tokens, "X-Ignored", ""], c, args.seconds, ngx.pids())
+                h = wrk(f"{base}:{hg.port}/v1/session", validate, [hg_tokens, "Authorization", "Session "], c,
+                        args.seconds, hg.pids())
+                a = wrk(f"{base}:{hg.port}/v1/auth", validate, [hg_tokens, "Authorization", "Session "], c,
+                        args.seconds, hg.pids())
+                e = wrk(f"{base}:{ex.port}/session", validate, [ex_tokens, "Cookie", "sid="], c, args.seconds,
+                        ex.pids())
+                http_results[c] = {"nginx": n, "session": h, "auth": a, "express": e}
+                for label, r in (("nginx return 204 (reference)", n), ("Hourglass GET /v1/session", h),
+                                 ("Hourglass GET /v1/auth", a), ("express-session GET /session", e)):
+                    rows.append((f"HTTP validate+touch, {c} conn.", label, f"{r['rps']:,.0f}/s",
+                                 f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms",
+                                 f"{r['cpu_us']:.1f} µs CPU/req",
+                                 f"{r['rps'] / n['rps']:.2f}x nginx, {r['rps'] / e['rps']:.1f}x express"))
+            log("wrk create, 32 connections")
+            hc = wrk(f"http://127.0.0.1:{hg.port}/v1/sessions", create, [], 32, args.seconds, hg.pids())
+            ec = wrk(f"http://127.0.0.1:{ex.port}/sessions", create, [], 32, args.seconds, ex.pids())
+            http_results["create"] = {"hourglass": hc, "express": ec}
+            for label, r in (("Hourglass POST /v1/sessions (durable)", hc),
+                             ("express-session POST /sessions (memory)", ec)):
+                rows.append(("HTTP create, 32 conn.", label, f"{r['rps']:,.0f}/s",
+                             f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms", f"{r['cpu_us']:.1f} µs CPU/req",
+                             f"{r['rps'] / ec['rps']:.1f}x express"))
+            results["http"] = http_results
+            # express-session's memory per session, for the memory comparison below.
+            c = http.client.HTTPConnection("127.0.0.1", ex.port)
+            n_fill = min(args.sessions, 200000)
+            c.request("POST", f"/bench/fill?n={n_fill}")
+            fill = json.loads(c.getresponse().read())
+            results["express_memory"] = fill
+            for s in servers:
+                s.stop()
+            servers.clear()
+
+        if "engine" in only:
+            out = subprocess.run([os.path.join(args.build, "bench", "bench_engine"), f"--sessions={args.sessions}",
+                                  "--benchmark_format=json", "--benchmark_min_time=2"],
+                                 capture_output=True, text=True, check=True).stdout
+            bm = {b["name"]: b for b in json.loads(out)["benchmarks"]}
+            ref = bm["HashAndFind"]["items_per_second"]
+            results["engine"] = {k: v["items_per_second"] for k, v in bm.items()}
+            for name, label in (("HashAndFind", "decode + SHA-256 + hash-map find (reference)"),
+                                ("ValidateTouch", "engine validate+touch"), ("Create", "engine create (memory)")):
+                ops = bm[name]["items_per_second"]
+                rows.append((f"engine, 1 core, {args.sessions:,} live", label, f"{ops:,.0f}/s",
+                             f"{1e9 / ops:,.0f} ns/op", "", f"{ops / ref:.2f}x reference"))
+
+        if "memory" in only:
+            m = run_json([os.path.join(args.build, "bench", "bench_engine"), f"--memory={args.sessions}"])
+            results["memory"] = m
+            ex_bytes = None
+            if "express_memory" in results:
+                f = results["express_memory"]
+                ex_bytes = (f["rss_after"] - f["rss_before"]) / f["sessions"]
+                rows.append((f"memory per session", f"express-session MemoryStore ({f['sessions']:,})",
+                             f"{ex_bytes:,.0f} B", "RSS delta / N", "", "reference"))
+            rows.append((f"memory per session", f"Hourglass engine ({args.sessions:,}, no data)",
+                         f"{m['bytes_per_session']:,.0f} B", "RSS delta / N", "",
+                         f"{m['bytes_per_session'] / ex_bytes:.2f}x express" if ex_bytes else ""))
+
+        if "expiry" in only:
+            out = subprocess.run([os.path.join(args.build, "bench", "bench_expiry"), str(args.sessions)],
+                                 capture_output=True, text=True, check=True)
+            results["expiry"] = out.stdout.strip()
+            rows.append(("expiry", f"{args.sessions:,} expiring together", "", out.stdout.strip().splitlines()[-1],
+                         "", ""))
+
+        if "list" in only:
+            out = subprocess.run([os.path.join(args.build, "bench", "bench_list"), str(args.sessions)],
+                                 capture_output=True, text=True, check=True)
+            results["list"] = out.stdout.strip()
+            for line in out.stdout.strip().splitlines():
+                rows.append(("Sessions page queries", "", "", line.strip(), "", ""))
+
+        if "startup" in only:
+            s = run_json([os.path.join(args.build, "bench", "bench_startup"),
+                          os.path.join(args.build, "app", "hourglassd"), str(args.sessions), "3"])
+            results["startup"] = s
+            rows.append(("startup", f"{args.sessions:,} persisted sessions", f"{s['ready_ms']:,.0f} ms",
+                         f"RSS {s['rss_kib'] / 1024:,.0f} MiB", "",
+                         f"{s['ratio']:.1f}x reading every row ({s['read_all_rows_ms']:,.0f} ms)"))
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"Machine: {results['machine']}; {results['date']}")
+    print()
+    print("| workload | subject | rate / size | latency | server CPU | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
