@@ -1603,6 +1603,17 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
     std::vector<StoreMutation> stale;
     std::lock_guard directoryLock(m_directoryMutex);
     std::lock_guard authLock(m_authMutex);
+    if (const std::size_t hint = m_options.store->sessionCountHint(); hint > 0) {
+        // Sized once: growing these while a million rows arrive rehashes every entry ~20 times.
+        const std::size_t perShard = hint / m_shards.size() + hint / m_shards.size() / 8 + 16;
+        for (auto &shard : m_shards) {
+            std::lock_guard lock(shard->mutex);
+            shard->sessions.reserve(perShard);
+            shard->heap.reserve(perShard);
+        }
+        m_byUser.reserve(hint);
+        m_byIp.reserve(hint);
+    }
     SessionStore::LoadResult loaded = m_options.store->load(
         [&](SessionRecord &&record) {
             Shard &shard = shardFor(record.hash);

@@ -122,6 +122,9 @@ public:
     };
     virtual LoadResult load(const std::function<void(SessionRecord &&)> &onSession,
                             const std::function<void(AuthRootRecord &&)> &onAuthRoot) = 0;
+    // About how many sessions load() will deliver (0 when unknown), so that the engine can size
+    // its indexes once instead of growing them while a million rows arrive.
+    virtual std::size_t sessionCountHint() { return 0; }
 
     // Blocks until everything submitted so far (touches included) is written.
     virtual bool sync() = 0;

@@ -404,6 +404,15 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
     return false;
 }
 
+std::size_t SqliteStore::sessionCountHint()
+{
+    // Called before load(), while the writer thread is idle. Any failure is load()'s to report.
+    Statement count(m_db, "SELECT count(*) FROM sessions");
+    if (!count.ok() || count.step() != SQLITE_ROW)
+        return 0;
+    return static_cast<std::size_t>(std::max<std::int64_t>(0, count.integer(0)));
+}
+
 SessionStore::LoadResult SqliteStore::load(const std::function<void(SessionRecord &&)> &onSession,
                                            const std::function<void(AuthRootRecord &&)> &onAuthRoot)
 {

@@ -47,6 +47,7 @@ public:
     void submitTouches(std::vector<StoreTouch> touches) override;
     LoadResult load(const std::function<void(SessionRecord &&)> &onSession,
                     const std::function<void(AuthRootRecord &&)> &onAuthRoot) override;
+    std::size_t sessionCountHint() override;
 
     // Blocks until everything submitted so far (including pending touches) is written.
     bool sync() override;
