@@ -119,6 +119,7 @@ private Q_SLOTS:
         }
         Instance i = open(path);
         QCOMPARE(i.engine->sessionCount(), std::size_t(4));
+        QCOMPARE(i.store->sessionCountHint(), std::size_t(4)); // what the engine sized its maps by
         QCOMPARE(i.engine->validate(kept).info.user, std::string("alice"));
         QCOMPARE(i.engine->validate(rotatedFrom).error, SessionError::Unknown);
         QCOMPARE(i.engine->validate(rotatedTo).info.area, Area::Admin);

@@ -52,6 +52,7 @@ app.get('/session', (req, res) => {
 // report memory, so that bytes per session can be measured without n HTTP round trips.
 app.post('/bench/fill', (req, res) => {
   const n = Number(req.query.n || 0);
+  if (global.gc) global.gc();
   const base = process.memoryUsage();
   const start = Date.now();
   const cookie = { originalMaxAge: 30 * 60 * 1000, expires: new Date(Date.now() + 30 * 60 * 1000), httpOnly: true, path: '/', sameSite: 'lax' };
