@@ -300,12 +300,12 @@ SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Sh
     return info;
 }
 
-SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record)
+SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record) const
 {
     Slot slot;
     slot.user = std::move(record.user);
     slot.clientIp = std::move(record.clientIp);
-    slot.userAgent = std::move(record.userAgent);
+    slot.userAgent = m_userAgents.intern(record.userAgent);
     slot.data = std::move(record.data);
     slot.createdMs = record.createdMs;
     slot.authTimeMs = record.authTimeMs;
@@ -317,8 +317,16 @@ SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record)
 
 SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
 {
-    return {hash,           slot.user,      slot.area,       slot.rememberMe,     slot.clientIp,
-            slot.userAgent, slot.createdMs, slot.authTimeMs, slot.lastActivityMs, slot.data};
+    return {hash,
+            slot.user,
+            slot.area,
+            slot.rememberMe,
+            slot.clientIp,
+            std::string(textOf(slot.userAgent)),
+            slot.createdMs,
+            slot.authTimeMs,
+            slot.lastActivityMs,
+            slot.data};
 }
 
 void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
@@ -604,7 +612,7 @@ CreateResult SessionEngine::create(const CreateParams &params)
             Slot slot;
             slot.user = params.user;
             slot.clientIp = params.clientIp;
-            slot.userAgent = params.userAgent;
+            slot.userAgent = m_userAgents.intern(params.userAgent);
             slot.createdMs = time;
             slot.authTimeMs = time;
             slot.lastActivityMs = time;

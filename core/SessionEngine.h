@@ -7,6 +7,7 @@
 #include "SessionRecord.h"
 #include "SessionStore.h"
 #include "SettingsSchema.h"
+#include "TextPool.h"
 
 #include <array>
 #include <atomic>
@@ -61,7 +62,7 @@ struct SessionInfo
     Area area = Area::Admin;
     bool rememberMe = false;
     std::string clientIp;
-    std::string userAgent;
+    SharedText userAgent; // shared with the engine's copy: no allocation per validation
     TimeMs createdMs = 0;
     TimeMs authTimeMs = 0;
     TimeMs lastActivityMs = 0;
@@ -262,7 +263,7 @@ private:
     {
         std::string user;
         std::string clientIp;
-        std::string userAgent;
+        SharedText userAgent; // interned (m_userAgents)
         std::string data;
         TimeMs createdMs = 0;
         TimeMs authTimeMs = 0;
@@ -313,7 +314,7 @@ private:
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
     // The inverse, moving the strings (the record's hash stays with the caller).
-    static Slot slotOf(SessionRecord &&record);
+    Slot slotOf(SessionRecord &&record) const;
     static void heapPush(Shard &shard, HeapEntry entry);
     void rebuildHeap(Shard &shard);
 
@@ -350,6 +351,7 @@ private:
     void countRejection(SessionError error);
 
     Options m_options;
+    mutable TextPool m_userAgents;
     bool m_shared = false; // the store is shared by several nodes and is the authority
     Clock *m_clock;
     RandomSource *m_random;

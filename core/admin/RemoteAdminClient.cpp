@@ -297,7 +297,8 @@ SessionInfo RemoteAdminClient::sessionFromJson(const QJsonObject &o)
     info.area = parseArea(str(o.value(QStringLiteral("area")))).value_or(Area::Storefront);
     info.rememberMe = o.value(QStringLiteral("remember_me")).toBool();
     info.clientIp = str(o.value(QStringLiteral("client_ip")));
-    info.userAgent = str(o.value(QStringLiteral("user_agent")));
+    if (std::string agent = str(o.value(QStringLiteral("user_agent"))); !agent.empty())
+        info.userAgent = std::make_shared<const std::string>(std::move(agent));
     info.createdMs = o.value(QStringLiteral("created_ms")).toInteger();
     info.lastActivityMs = o.value(QStringLiteral("last_activity_ms")).toInteger();
     info.idleDeadlineMs = o.value(QStringLiteral("idle_deadline_ms")).toInteger();

@@ -183,7 +183,7 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
     // Written directly rather than through QJsonObject: this is the body of every validation.
     // Keys in alphabetical order, as QJsonDocument writes them.
     std::string out;
-    out.reserve(512 + info.userAgent.size() + info.user.size());
+    out.reserve(512 + textOf(info.userAgent).size() + info.user.size());
     out.push_back('{');
     appendField(out, "absolute_deadline_ms");
     out += info.absoluteDeadlineMs == SessionInfo::kNoDeadline ? std::string("null")
@@ -219,7 +219,7 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
     appendField(out, "user");
     appendJsonString(out, info.user);
     appendField(out, "user_agent");
-    appendJsonString(out, info.userAgent);
+    appendJsonString(out, textOf(info.userAgent));
     out.push_back('}');
     return out;
 }

@@ -80,6 +80,42 @@ private Q_SLOTS:
         QVERIFY(eventsOf(EventType::Created).back().toJsonLine().find(r.token) == std::string::npos);
     }
 
+    void userAgentsAreStoredOncePerDistinctValue()
+    {
+        auto e = engine();
+        const std::string firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        const std::string a = e->create({"alice", Area::Storefront, false, "192.0.2.1", firefox}).token;
+        const std::string b = e->create({"bob", Area::Storefront, false, "192.0.2.2", firefox}).token;
+        const std::string c = e->create({"carol", Area::Storefront, false, "192.0.2.3", "curl/8.0"}).token;
+        const std::string d = e->create({"dave", Area::Storefront, false, "192.0.2.4", ""}).token;
+        const SessionInfo ia = e->validate(a).info;
+        const SessionInfo ib = e->validate(b).info;
+        QCOMPARE(std::string(textOf(ia.userAgent)), firefox);
+        QCOMPARE(ia.userAgent.get(), ib.userAgent.get()); // one copy for both sessions
+        QCOMPARE(std::string(textOf(e->validate(c).info.userAgent)), std::string("curl/8.0"));
+        QVERIFY(!e->validate(d).info.userAgent); // empty: nothing stored
+    }
+
+    void textPoolIsBounded()
+    {
+        TextPool pool(2);
+        SharedText a = pool.intern("a");
+        QCOMPARE(pool.intern("a").get(), a.get());
+        SharedText b = pool.intern("b");
+        // Full, and every pooled value is still in use: a new value gets its own copy.
+        SharedText c1 = pool.intern("c");
+        SharedText c2 = pool.intern("c");
+        QCOMPARE(*c1, std::string("c"));
+        QVERIFY(c1.get() != c2.get());
+        QCOMPARE(pool.size(), std::size_t(2));
+        // Once nothing holds "a" any more, its place is reused.
+        a.reset();
+        SharedText d = pool.intern("d");
+        QCOMPARE(pool.intern("d").get(), d.get());
+        QCOMPARE(pool.size(), std::size_t(2));
+        QVERIFY(!pool.intern(""));
+    }
+
     void createFailsClosedWithoutRandomness()
     {
         auto e = engine();

@@ -201,7 +201,7 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         return tr("ID hash %1\nUser agent: %2")
             .arg(QString::fromStdString(s.hash.toHex()),
-                 s.userAgent.empty() ? tr("(none)") : QString::fromStdString(s.userAgent));
+                 textOf(s.userAgent).empty() ? tr("(none)") : QString::fromUtf8(textOf(s.userAgent)));
     case Qt::TextAlignmentRole:
         switch (index.column()) {
         case IdleLeftColumn:
