@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <unistd.h>
 
 namespace hourglass {
 
@@ -278,7 +280,9 @@ void SqliteStore::run()
             };
             m_wake.wait_for(lock, m_options.touchInterval,
                             [&] { return m_stopping || !m_queue.empty() || touchesDue(); });
-            if (m_queue.empty() && !touchesDue() && !(m_stopping && !m_touches.empty())) {
+            // Removals that failed are tried again at least once per touch interval.
+            if (m_queue.empty() && !touchesDue() && !(m_stopping && !m_touches.empty()) &&
+                (m_retry.empty() || m_stopping)) {
                 if (m_stopping)
                     return;
                 continue;
@@ -299,7 +303,24 @@ void SqliteStore::run()
         }
         if (!touches.empty())
             lastTouchFlush = std::chrono::steady_clock::now();
+        if (!m_retry.empty()) {
+            batch.insert(batch.begin(), std::move(m_retry));
+            m_retry.clear();
+        }
         const bool ok = writeBatch(batch, touches);
+        if (!ok) {
+            // A session ended in memory stays ended: its removal (logout, revocation, expiry) was
+            // refused to the caller, but the engine no longer has it, so the store must not bring it
+            // back after a restart. Removals are kept and written with the next batch that succeeds.
+            // Creations and data writes that failed are not retried: they were never applied.
+            for (auto &mutations : batch) {
+                for (auto &m : mutations) {
+                    if (std::holds_alternative<StoreMutation::RemoveSession>(m.change) ||
+                        std::holds_alternative<StoreMutation::RemoveAuthRoot>(m.change))
+                        m_retry.push_back(std::move(m));
+                }
+            }
+        }
         {
             std::lock_guard lock(m_mutex);
             if (ok) {
@@ -307,7 +328,7 @@ void SqliteStore::run()
                 m_degraded = false;
             } else {
                 m_degraded = true;
-                m_lastError = std::string("write to ") + m_options.path + " failed: " + sqlite3_errmsg(m_db);
+                m_lastError = std::string("write to ") + m_options.path + " failed: " + m_writeError;
                 if (last >= first) {
                     m_failed.emplace_back(first, last);
                     if (m_failed.size() > 4096)
@@ -330,8 +351,21 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
 {
     if (batch.empty() && touches.empty())
         return true;
-    if (!exec("BEGIN IMMEDIATE"))
+    // What went wrong, read before ROLLBACK replaces SQLite's message. For I/O errors SQLite only
+    // says "disk I/O error" (and its saved errno is often overwritten by then), so the system's
+    // reason — read-only file system, no space left — comes from a small write of our own.
+    const auto failed = [this] {
+        m_writeError = sqlite3_errmsg(m_db);
+        const int code = sqlite3_errcode(m_db);
+        if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_READONLY ||
+            code == SQLITE_CANTOPEN) {
+            if (const std::string reason = writeProbe(); !reason.empty())
+                m_writeError += " (" + reason + ")";
+        }
         return false;
+    };
+    if (!exec("BEGIN IMMEDIATE"))
+        return failed();
     Statement putSession(m_db, "INSERT OR REPLACE INTO sessions(id_hash, user, area, remember_me, client_ip, "
                                "user_agent, created_ms, auth_time_ms, last_activity_ms, data) "
                                "VALUES(?,?,?,?,?,?,?,?,?,?)");
@@ -346,9 +380,13 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
                     "UPDATE sessions SET last_activity_ms = max(last_activity_ms, ?) WHERE id_hash = ?");
     bool ok = putSession.ok() && removeSession.ok() && setData.ok() && putAuth.ok() && removeAuth.ok() &&
               touch.ok();
+    if (!ok)
+        failed();
 
     const auto run = [&](Statement &s) {
         const int rc = s.step();
+        if (rc != SQLITE_DONE && ok)
+            failed();
         s.reset();
         if (rc != SQLITE_DONE)
             ok = false;
@@ -400,8 +438,26 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
     }
     if (ok && exec("COMMIT"))
         return true;
+    if (ok)
+        failed(); // the COMMIT itself
     exec("ROLLBACK");
     return false;
+}
+
+std::string SqliteStore::writeProbe() const
+{
+    const auto dir = std::filesystem::path(m_options.path).parent_path();
+    const std::string path = (dir.empty() ? std::filesystem::path(".") : dir) / ".write-probe";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return std::strerror(errno);
+    std::string reason;
+    static const char block[4096] = {};
+    if (::write(fd, block, sizeof block) != static_cast<ssize_t>(sizeof block) || ::fsync(fd) != 0)
+        reason = std::strerror(errno);
+    ::close(fd);
+    ::unlink(path.c_str());
+    return reason;
 }
 
 std::size_t SqliteStore::sessionCountHint()

@@ -65,10 +65,14 @@ private:
     bool writeBatch(std::vector<std::vector<StoreMutation>> &batch,
                     std::unordered_map<IdHash, TimeMs, IdHashHasher> &touches);
     bool exec(const char *sql);
+    // Why the store's directory refuses writes (strerror of a small write of our own), or "".
+    std::string writeProbe() const;
     std::string damagedMessage(const std::string &what) const;
 
     Options m_options;
     sqlite3 *m_db = nullptr;
+    std::string m_writeError;           // the writer thread's last failure, with the system's reason
+    std::vector<StoreMutation> m_retry; // writer thread: removals whose batch failed
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
