@@ -22,7 +22,7 @@ build="${HOURGLASS_BUILD_DIR:-$root/build}"
 packages=(
     build-essential cmake ninja-build ccache pkg-config
     qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6svg6 libgl-dev
-    libssl-dev libsqlite3-dev libboost-dev libhiredis-dev libbenchmark-dev
+    libssl-dev libsqlite3-dev libboost-dev libhiredis-dev libbenchmark-dev libfuse3-dev fuse3
     redis-server nginx xvfb xauth openssl curl
     dpkg-dev lintian desktop-file-utils appstream
 )

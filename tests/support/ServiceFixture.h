@@ -13,11 +13,12 @@ namespace hourglass::test {
 // A real Runtime (temporary data directory) with its SessionService on an ephemeral loopback port.
 struct ServiceFixture
 {
+    // dataDir: where the data directory goes (default: a temporary directory of its own).
     explicit ServiceFixture(const QJsonObject &serviceSection = {}, const Policy &policy = Policy(),
-                            Clock *clock = nullptr)
+                            Clock *clock = nullptr, const QString &dataDir = {})
     {
         Runtime::Options o;
-        o.dataDir = dir.path();
+        o.dataDir = dataDir.isEmpty() ? dir.path() : dataDir;
         o.clock = clock;
         Runtime::OpenError code;
         QString error;
