@@ -3,6 +3,7 @@
 #include "RandomSource.h"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 
 namespace hourglass {
@@ -1601,6 +1602,93 @@ void SessionEngine::maintenanceLoop(std::chrono::milliseconds interval)
     }
 }
 
+// Start-up helper: fills the directory (per-user and per-IP indexes) on its own thread from
+// batches handed over by the loading thread, which must hold the directory lock throughout.
+class SessionEngine::DirectoryFiller
+{
+public:
+    struct Entry
+    {
+        std::string user;
+        std::string clientIp;
+        IdHash hash;
+        TimeMs createdMs;
+        Area area;
+    };
+
+    explicit DirectoryFiller(SessionEngine &engine) : m_engine(engine), m_thread([this] { run(); }) {}
+    ~DirectoryFiller() { finish(); }
+    DirectoryFiller(const DirectoryFiller &) = delete;
+    DirectoryFiller &operator=(const DirectoryFiller &) = delete;
+
+    void add(Entry entry)
+    {
+        m_pending.push_back(std::move(entry));
+        if (m_pending.size() == kBatch)
+            handOver();
+    }
+
+    // Waits until every entry added is in the directory.
+    void finish()
+    {
+        if (!m_thread.joinable())
+            return;
+        handOver();
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_wake.notify_all();
+        m_thread.join();
+    }
+
+private:
+    static constexpr std::size_t kBatch = 4096;
+    static constexpr std::size_t kMaxQueued = 8; // batches; bounds the memory of the hand-over
+
+    void handOver()
+    {
+        if (m_pending.empty())
+            return;
+        std::unique_lock lock(m_mutex);
+        m_space.wait(lock, [&] { return m_queue.size() < kMaxQueued; });
+        m_queue.push_back(std::move(m_pending));
+        m_pending = {};
+        m_pending.reserve(kBatch);
+        lock.unlock();
+        m_wake.notify_one();
+    }
+
+    void run()
+    {
+        for (;;) {
+            std::vector<Entry> batch;
+            {
+                std::unique_lock lock(m_mutex);
+                m_wake.wait(lock, [&] { return m_done || !m_queue.empty(); });
+                if (m_queue.empty())
+                    return;
+                batch = std::move(m_queue.front());
+                m_queue.pop_front();
+            }
+            m_space.notify_one();
+            for (Entry &e : batch) {
+                m_engine.m_byUser[e.user].push_back({e.hash, e.createdMs, e.area});
+                ++m_engine.m_byIp[e.clientIp];
+            }
+        }
+    }
+
+    SessionEngine &m_engine;
+    std::vector<Entry> m_pending;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::condition_variable m_space;
+    std::deque<std::vector<Entry>> m_queue;
+    bool m_done = false;
+    std::thread m_thread; // last: starts once everything above exists
+};
+
 SessionStore::LoadResult SessionEngine::restoreFromStore()
 {
     if (!m_options.store)
@@ -1622,6 +1710,10 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
         m_byUser.reserve(hint);
         m_byIp.reserve(hint);
     }
+    // The per-user and per-IP indexes are filled by a second thread, in batches, while this one
+    // reads the store and fills the shards: at a million rows the three hash tables are most of the
+    // start-up time. The directory lock held above covers the helper's work too.
+    DirectoryFiller filler(*this);
     SessionStore::LoadResult loaded = m_options.store->load(
         [&](SessionRecord &&record) {
             Shard &shard = shardFor(record.hash);
@@ -1637,8 +1729,8 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             if (!inserted)
                 return;
             shard.heap.push_back({due, record.hash});
-            m_byUser[it->second.user].push_back({record.hash, it->second.createdMs, it->second.area});
-            ++m_byIp[it->second.clientIp];
+            filler.add(
+                {it->second.user, it->second.clientIp, record.hash, it->second.createdMs, it->second.area});
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
         },
@@ -1653,6 +1745,7 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             const IdHash hash = record.hash;
             m_authRoots.emplace(hash, AuthRoot{std::move(record), {}});
         });
+    filler.finish();
     const auto cmp = [](const auto &a, const auto &b) {
         return heapGreater(a, b);
     };

@@ -304,6 +304,7 @@ private:
     };
 
     using Events = std::vector<SessionEvent>;
+    class DirectoryFiller;
 
     Shard &shardFor(const IdHash &hash) const;
     static ExpiryRule rulesFor(const AreaPolicy &policy);

@@ -137,6 +137,49 @@ private Q_SLOTS:
         QCOMPARE(i.engine->list(q).total, std::size_t(1)); // indexes rebuilt
     }
 
+    void indexesAreRebuiltFromManyRows()
+    {
+        // More rows than one hand-over batch of the start-up's index filler (4,096), written in one
+        // transaction: 50 users × 200 sessions, from 20 addresses × 500.
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        constexpr int kSessions = 10'000;
+        {
+            std::string error;
+            SqliteStore::Options o;
+            o.path = path.toStdString();
+            auto store = SqliteStore::open(o, &error);
+            QVERIFY2(store, error.c_str());
+            std::vector<StoreMutation> rows;
+            for (int i = 0; i < kSessions; ++i) {
+                StoreMutation::PutSession put;
+                put.record.hash = sha256("session " + std::to_string(i));
+                put.record.user = "user" + std::to_string(i % 50);
+                put.record.area = Area::Storefront;
+                put.record.clientIp = "198.51.100." + std::to_string(i % 20);
+                put.record.createdMs = put.record.authTimeMs = put.record.lastActivityMs =
+                    m_clock.nowMs() + i;
+                rows.push_back(StoreMutation{std::move(put)});
+            }
+            QVERIFY(store->waitDurable(store->submit(std::move(rows))));
+        }
+        Policy capped = uncapped();
+        capped.maxSessionsPerIp = 500;
+        Instance i = open(path, capped);
+        QCOMPARE(i.engine->sessionCount(), std::size_t(kSessions));
+        for (const char *user : {"user0", "user7", "user49"}) {
+            SessionQuery q;
+            q.user = user;
+            QCOMPARE(i.engine->list(q).total, std::size_t(200));
+        }
+        // Every address is at the cap again after the restart; a new one is not.
+        CreateParams full = params("newcomer");
+        full.clientIp = "198.51.100.13";
+        QCOMPARE(i.engine->create(full).error, SessionError::IpLimitReached);
+        full.clientIp = "198.51.100.77";
+        QCOMPARE(i.engine->create(full).error, SessionError::None);
+    }
+
     void sessionsExpiredWhileDownNeverComeBack()
     {
         QTemporaryDir dir;
