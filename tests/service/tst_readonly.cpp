@@ -7,8 +7,7 @@
 // fails every write with EROFS from the moment it gets SIGUSR1 — Linux itself refuses to remount a
 // file system read-only while files are open for writing, which the store's always are.
 
-#include "ServiceFixture.h"
-#include "SqliteStore.h"
+#include "StoreFault.h"
 
 #include <QDir>
 #include <QFile>
@@ -21,7 +20,7 @@
 #include <unistd.h>
 
 using namespace hourglass;
-using test::ServiceFixture;
+using namespace hourglass::test;
 
 namespace {
 
@@ -106,38 +105,18 @@ private Q_SLOTS:
 
             switchTo(SIGUSR1);
 
-            const auto created =
-                f.request("POST", "/v1/sessions", {}, R"({"user":"carol","client_ip":"198.51.100.20"})");
-            const auto loggedOut =
-                f.request("DELETE", "/v1/session", {{"Authorization", "Session " + doomed}});
-            const auto validated = f.request("GET", "/v1/session", {{"Authorization", "Session " + before}});
-            const QJsonObject status = ServiceFixture::json(f.admin("GET", "/admin/v1/status"));
+            const DuringStoreFault during = askDuringStoreFault(f, before, doomed);
+            verifyRefusedDuringStoreFault(during, QStringLiteral("Read-only file system"));
+            if (QTest::currentTestFailed())
+                return;
 
-            QCOMPARE(created.status, 503);
-            QCOMPARE(ServiceFixture::json(created).value(QStringLiteral("error")).toString(),
-                     QStringLiteral("store_unavailable"));
-            QVERIFY(created.header("set-cookie") == std::nullopt); // nothing issued
-            QCOMPARE(loggedOut.status, 503);                       // never reported as done
-            QCOMPARE(validated.status, 200);                       // served from memory
-            QVERIFY(status.value(QStringLiteral("store_degraded")).toBool());
-            const QString error = status.value(QStringLiteral("store_error")).toString();
-            QVERIFY2(error.contains(QStringLiteral("sessions.db")) &&
-                         error.contains(QStringLiteral("Read-only file system")),
-                     qPrintable(error));
-
-            // Writable again: the next change succeeds and the store is healthy. Bob's logout was
-            // refused (not durable) but his session ended in memory at once (fail closed), and it
-            // stays ended: the store writes the removal with its next successful batch.
+            // Writable again. Bob's logout was refused (not durable) but his session ended in memory
+            // at once (fail closed), and it stays ended: the store writes the removal with its next
+            // successful batch.
             switchTo(SIGUSR2);
-            const std::string after = f.create("dave");
-            QCOMPARE(f.request("GET", "/v1/session", {{"Authorization", "Session " + after}}).status, 200);
-            QVERIFY(!ServiceFixture::json(f.admin("GET", "/admin/v1/status"))
-                         .value(QStringLiteral("store_degraded"))
-                         .toBool());
-            QCOMPARE(f.request("GET", "/v1/session", {{"Authorization", "Session " + doomed}}).status, 401);
-            QVERIFY(f.runtime->store().sync());
-            QCOMPARE(SqliteStore::integrityCheck(f.runtime->dataDirectory().storeFile().toStdString()),
-                     std::string("ok"));
+            verifyRecoveredFromStoreFault(f, doomed);
+            if (QTest::currentTestFailed())
+                return;
         }
         // After a restart on the same directory: alice and dave, and bob's session did not come back.
         ServiceFixture again({}, Policy(), nullptr, dataDir);
