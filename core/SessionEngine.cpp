@@ -130,6 +130,7 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
     auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
     heapPush(shard,
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
+    shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
     m_byUser[it->second.user].push_back({record.hash, it->second.createdMs, it->second.area});
     ++m_byIp[it->second.clientIp];
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
@@ -249,12 +250,17 @@ bool SessionEngine::syncAuthRoot(const IdHash &hash, bool *unavailable)
     return false;
 }
 
-SessionEngine::Shard &SessionEngine::shardFor(const IdHash &hash) const
+std::size_t SessionEngine::shardIndex(const IdHash &hash) const
 {
     // Bytes 8..15 are independent of the bytes the hash table uses for its buckets.
     std::size_t h;
     std::memcpy(&h, hash.bytes().data() + 8, sizeof h);
-    return *m_shards[h % m_shards.size()];
+    return h % m_shards.size();
+}
+
+SessionEngine::Shard &SessionEngine::shardFor(const IdHash &hash) const
+{
+    return *m_shards[shardIndex(hash)];
 }
 
 ExpiryRule SessionEngine::rulesFor(const AreaPolicy &policy)
@@ -335,6 +341,87 @@ void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
     shard.heap.push_back(entry);
     std::push_heap(shard.heap.begin(), shard.heap.end(),
                    [](const auto &a, const auto &b) { return heapGreater(a, b); });
+}
+
+void SessionEngine::NewestSessions::note(const CreationKey &key, std::size_t capacity)
+{
+    const auto raiseFloor = [this](const CreationKey &k) {
+        if (!floor || newerFirst(k, *floor))
+            floor = k;
+    };
+    if (keys.size() < capacity) {
+        keys.push_back(key);
+        std::push_heap(keys.begin(), keys.end(), newerFirst);
+    } else if (!keys.empty() && newerFirst(key, keys.front())) {
+        std::pop_heap(keys.begin(), keys.end(), newerFirst);
+        raiseFloor(keys.back());
+        keys.back() = key;
+        std::push_heap(keys.begin(), keys.end(), newerFirst);
+    } else {
+        raiseFloor(key);
+    }
+}
+
+void SessionEngine::NewestSessions::merge(const NewestSessions &other, std::size_t capacity)
+{
+    for (const CreationKey &key : other.keys)
+        note(key, capacity);
+    if (other.floor && (!floor || newerFirst(*other.floor, *floor)))
+        floor = other.floor;
+}
+
+void SessionEngine::NewestSessions::renew(std::span<CreationKey> all, std::size_t capacity)
+{
+    const std::size_t keep = std::min(all.size(), capacity);
+    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), newerFirst);
+    keys.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep));
+    std::make_heap(keys.begin(), keys.end(), newerFirst);
+    floor.reset();
+    if (keep < all.size()) // after nth_element, the newest of the rest
+        floor = all[keep];
+}
+
+std::optional<SessionPage> SessionEngine::pageFromNewest(std::size_t offset, std::size_t limit) const
+{
+    const std::size_t need = offset + std::min(limit, SIZE_MAX - offset);
+    if (need > m_options.newestPerShard * m_shards.size())
+        return std::nullopt;
+    // Every session newer than the newest floor is among the shards' newest, so those keys in
+    // order are the start of the whole list.
+    std::vector<CreationKey> keys;
+    keys.reserve(m_options.newestPerShard * m_shards.size());
+    std::optional<CreationKey> threshold;
+    for (const auto &shard : m_shards) {
+        std::lock_guard lock(shard->mutex);
+        const NewestSessions &newest = shard->newest;
+        keys.insert(keys.end(), newest.keys.begin(), newest.keys.end());
+        if (newest.floor && (!threshold || newerFirst(*newest.floor, *threshold)))
+            threshold = newest.floor;
+    }
+    if (threshold) {
+        std::erase_if(keys, [&](const CreationKey &key) { return !newerFirst(key, *threshold); });
+    }
+    std::sort(keys.begin(), keys.end(), newerFirst);
+    // A session dropped from a shared store's cache and brought back is noted twice.
+    keys.erase(std::unique(keys.begin(), keys.end(),
+                           [](const CreationKey &a, const CreationKey &b) { return a.hash == b.hash; }),
+               keys.end());
+    SessionPage page;
+    std::size_t live = 0;
+    for (auto key = keys.begin(); key != keys.end() && live < need; ++key) {
+        Shard &shard = shardFor(key->hash);
+        std::lock_guard lock(shard.mutex);
+        const auto found = shard.sessions.find(key->hash);
+        if (found == shard.sessions.end() || found->second.createdMs != key->createdMs)
+            continue; // ended since
+        if (live++ >= offset)
+            page.rows.push_back(infoOf(key->hash, found->second, shard));
+    }
+    if (live < need && threshold)
+        return std::nullopt; // older sessions are needed than the shards remember
+    page.total = sessionCount();
+    fillSubSessions(page.rows);
+    return page;
 }
 
 void SessionEngine::rebuildHeap(Shard &shard)
@@ -629,6 +716,7 @@ CreateResult SessionEngine::create(const CreateParams &params)
                     recordOf(hash, it->second),
                     expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
                     std::nullopt}});
+                shard.newest.note({time, hash}, m_options.newestPerShard);
                 m_byUser[params.user].push_back({hash, time, params.area});
                 ++m_byIp[params.clientIp];
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
@@ -772,6 +860,8 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
             auto [it, inserted] = shard.sessions.emplace(newHash, std::move(moved));
             heapPush(shard, {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
                              newHash});
+            // Same place in the list, under the new hash.
+            shard.newest.note({it->second.createdMs, newHash}, m_options.newestPerShard);
             mutations.push_back({StoreMutation::PutSession{
                 recordOf(newHash, it->second),
                 expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), oldHash}});
@@ -1044,14 +1134,16 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
             return result;
         }
     }
+    const bool unfiltered = query.user.empty() && query.text.empty() && !query.area && query.clientIp.empty();
+    if (unfiltered) {
+        if (auto page = pageFromNewest(query.offset, query.limit))
+            return std::move(*page);
+    }
+    if (unfiltered)
+        m_listScans.fetch_add(1, std::memory_order_relaxed);
     // Matching sessions are first collected as small keys (creation time, hash), so that a page of
     // 1,000,000 sessions sorts 40-byte keys and copies only the rows it returns.
-    struct Key
-    {
-        TimeMs createdMs;
-        IdHash hash;
-    };
-    std::vector<Key> matches;
+    std::vector<CreationKey> matches;
     const auto matchesQuery = [&](const Slot &slot) {
         if (query.area && slot.area != *query.area)
             return false;
@@ -1085,18 +1177,15 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
         matches.reserve(sessionCount() + 1024);
         for (const auto &shard : m_shards) {
             std::lock_guard lock(shard->mutex);
+            const std::size_t first = matches.size();
             for (const auto &[hash, slot] : shard->sessions) {
                 if (matchesQuery(slot))
                     matches.push_back({slot.createdMs, hash});
             }
+            if (unfiltered) // every session of the shard is at hand: remember its newest afresh
+                shard->newest.renew(std::span(matches).subspan(first), m_options.newestPerShard);
         }
     }
-    // Newest first; ties broken by hash so that pages are stable.
-    const auto newerFirst = [](const Key &a, const Key &b) {
-        if (a.createdMs != b.createdMs)
-            return a.createdMs > b.createdMs;
-        return a.hash.bytes() < b.hash.bytes();
-    };
     SessionPage page;
     page.total = matches.size();
     if (query.offset >= matches.size())
@@ -1155,6 +1244,7 @@ EngineCounters SessionEngine::counters() const
     c.sizeExceeded = m_counters.sizeExceeded.load(std::memory_order_relaxed);
     c.evictedAuthTabs = m_counters.evictedAuthTabs.load(std::memory_order_relaxed);
     c.expiryIndexRebuilds = m_counters.expiryIndexRebuilds.load(std::memory_order_relaxed);
+    c.listScans = m_listScans.load(std::memory_order_relaxed);
     return c;
 }
 
@@ -1640,6 +1730,11 @@ public:
         }
         m_wake.notify_all();
         m_thread.join();
+        for (std::size_t i = 0; i < m_newest.size(); ++i) {
+            Shard &shard = *m_engine.m_shards[i];
+            std::lock_guard lock(shard.mutex);
+            shard.newest.merge(m_newest[i], m_engine.m_options.newestPerShard);
+        }
     }
 
 private:
@@ -1675,11 +1770,16 @@ private:
             for (Entry &e : batch) {
                 m_engine.m_byUser[e.user].push_back({e.hash, e.createdMs, e.area});
                 ++m_engine.m_byIp[e.clientIp];
+                // Kept here and handed to the shards at the end: taking a shard's lock on this
+                // thread could deadlock with the loading thread waiting in handOver().
+                m_newest[m_engine.shardIndex(e.hash)].note({e.createdMs, e.hash},
+                                                           m_engine.m_options.newestPerShard);
             }
         }
     }
 
     SessionEngine &m_engine;
+    std::vector<NewestSessions> m_newest = std::vector<NewestSessions>(m_engine.m_shards.size());
     std::vector<Entry> m_pending;
     std::mutex m_mutex;
     std::condition_variable m_wake;
@@ -1717,7 +1817,7 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
     SessionStore::LoadResult loaded = m_options.store->load(
         [&](SessionRecord &&record) {
             Shard &shard = shardFor(record.hash);
-            std::lock_guard lock(shard.mutex);
+            std::unique_lock lock(shard.mutex);
             Slot slot = slotOf(std::move(record));
             const TimeMs due = expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]);
             if (due <= time) { // expired while we were down: never revive
@@ -1729,10 +1829,13 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             if (!inserted)
                 return;
             shard.heap.push_back({due, record.hash});
-            filler.add(
-                {it->second.user, it->second.clientIp, record.hash, it->second.createdMs, it->second.area});
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
+            DirectoryFiller::Entry entry{it->second.user, it->second.clientIp, record.hash,
+                                         it->second.createdMs, it->second.area};
+            // Not under the shard lock: the filler takes it, and add() waits when it is behind.
+            lock.unlock();
+            filler.add(std::move(entry));
         },
         [&](AuthRootRecord &&record) {
             const TimeMs due = saturatingAdd(record.lastActivityMs, flowMs);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -166,6 +167,7 @@ struct EngineCounters
     std::uint64_t sizeExceeded = 0;
     std::uint64_t evictedAuthTabs = 0;
     std::uint64_t expiryIndexRebuilds = 0; // O(n) heap rebuilds (policy changes, many destroys)
+    std::uint64_t listScans = 0;           // unfiltered list pages that had to visit every session
 
     std::uint64_t rejections() const
     {
@@ -195,6 +197,9 @@ public:
         SessionStore *store = nullptr;  // optional: memory only when null
         std::size_t shards = 16;
         std::size_t sweepBatch = 256; // sessions expired per shard lock hold (bounds validation stalls)
+        // Newest sessions remembered per shard, so that the first pages of the unfiltered session
+        // list (the console's Sessions page) need not visit every session.
+        std::size_t newestPerShard = 512;
     };
 
     explicit SessionEngine(Options options, const Policy &policy = Policy());
@@ -279,12 +284,40 @@ private:
         IdHash hash;
     };
 
+    // A session's place in the session list: newest first, ties by hash.
+    struct CreationKey
+    {
+        TimeMs createdMs;
+        IdHash hash;
+    };
+    static bool newerFirst(const CreationKey &a, const CreationKey &b)
+    {
+        if (a.createdMs != b.createdMs)
+            return a.createdMs > b.createdMs;
+        return a.hash.bytes() < b.hash.bytes();
+    }
+
+    // A shard's newest sessions, so that the first pages of the unfiltered list need not visit
+    // every session: a heap with the oldest on top, where ended sessions stay until pushed out.
+    // Every session of the shard that is not in `keys` is no newer than `floor`.
+    struct NewestSessions
+    {
+        std::vector<CreationKey> keys;
+        std::optional<CreationKey> floor;
+
+        void note(const CreationKey &key, std::size_t capacity);
+        void merge(const NewestSessions &other, std::size_t capacity);
+        // Starts again from `all`, every session of the shard (reordered).
+        void renew(std::span<CreationKey> all, std::size_t capacity);
+    };
+
     struct Shard
     {
         mutable std::mutex mutex;
         std::unordered_map<IdHash, Slot, IdHashHasher> sessions;
         std::vector<HeapEntry> heap;
         std::size_t staleHeapEntries = 0;
+        NewestSessions newest;
         std::vector<IdHash> dirty;
         ExpiryRules rules{};
     };
@@ -306,6 +339,7 @@ private:
     using Events = std::vector<SessionEvent>;
     class DirectoryFiller;
 
+    std::size_t shardIndex(const IdHash &hash) const;
     Shard &shardFor(const IdHash &hash) const;
     static ExpiryRule rulesFor(const AreaPolicy &policy);
     static TimeMs idleDeadline(const Slot &slot, const ExpiryRule &rules);
@@ -317,6 +351,9 @@ private:
     // The inverse, moving the strings (the record's hash stays with the caller).
     Slot slotOf(SessionRecord &&record) const;
     static void heapPush(Shard &shard, HeapEntry entry);
+    // The page of the unfiltered list from the shards' newest sessions, or nothing when they do not
+    // reach that deep (then the list scans every session).
+    std::optional<SessionPage> pageFromNewest(std::size_t offset, std::size_t limit) const;
     void rebuildHeap(Shard &shard);
 
     // Removes a session whose heap entry stays behind as a stale entry (caller holds the directory
@@ -380,6 +417,7 @@ private:
             sizeExceeded{0}, evictedAuthTabs{0}, expiryIndexRebuilds{0};
     };
     AtomicCounters m_counters;
+    mutable std::atomic<std::uint64_t> m_listScans{0}; // counted by list(), a const query
     std::atomic<std::uint64_t> m_generation{0};
 
     std::mutex m_maintenanceMutex;

@@ -5,6 +5,7 @@
 
 #include <QTest>
 
+#include <map>
 #include <thread>
 
 using namespace hourglass;
@@ -557,6 +558,121 @@ private Q_SLOTS:
             QVERIFY(all.rows[i - 1].createdMs >= all.rows[i].createdMs); // newest first
         q.offset = 30;
         QVERIFY(e->list(q).rows.empty());
+    }
+
+    // The unfiltered list pages from each shard's few newest sessions; whatever happens to the
+    // sessions (clock set back, equal creation times, rotation, the newest all ended), every page
+    // must equal the exact order, and a scan of every session happens only when the newest known
+    // no longer reach the page.
+    void listNewestFirstStaysExactThroughEveryChange()
+    {
+        SessionEngine::Options o;
+        o.clock = &m_clock;
+        o.random = &m_random;
+        o.shards = 2;
+        o.newestPerShard = 3;
+        SessionEngine e(o);
+        std::map<std::string, std::pair<TimeMs, IdHash>> live; // token -> (created, hash)
+        int serial = 0;
+        const auto create = [&] {
+            ++serial;
+            const CreateResult r =
+                e.create(params("user" + std::to_string(serial), Area::Storefront, false,
+                                "10.2." + std::to_string(serial / 256) + "." + std::to_string(serial % 256)));
+            QCOMPARE(r.error, SessionError::None);
+            live[r.token] = {r.info.createdMs, r.info.hash};
+        };
+        const auto newestTokens = [&](std::size_t n) {
+            std::vector<std::pair<std::pair<TimeMs, IdHash>, std::string>> order;
+            for (const auto &[token, key] : live)
+                order.push_back({key, token});
+            std::sort(order.begin(), order.end(), [](const auto &a, const auto &b) {
+                if (a.first.first != b.first.first)
+                    return a.first.first > b.first.first;
+                return a.first.second.bytes() < b.first.second.bytes();
+            });
+            std::vector<std::string> tokens;
+            for (std::size_t i = 0; i < std::min(n, order.size()); ++i)
+                tokens.push_back(order[i].second);
+            return tokens;
+        };
+        const auto pagesAreExact = [&] {
+            const std::vector<std::string> expected = newestTokens(live.size());
+            for (const auto &[offset, limit] : std::vector<std::pair<std::size_t, std::size_t>>{
+                     {0, 1}, {0, 3}, {0, 6}, {2, 3}, {4, 2}, {5, 100}, {0, 1000}}) {
+                SessionQuery q;
+                q.offset = offset;
+                q.limit = limit;
+                const SessionPage page = e.list(q);
+                if (page.total != live.size())
+                    return false;
+                const std::size_t end = std::min(live.size(), offset + limit);
+                if (page.rows.size() != (offset < end ? end - offset : 0))
+                    return false;
+                for (std::size_t i = 0; i < page.rows.size(); ++i) {
+                    if (page.rows[i].hash != live[expected[offset + i]].second)
+                        return false;
+                }
+            }
+            return true;
+        };
+        const auto scans = [&] {
+            return e.counters().listScans;
+        };
+
+        for (int i = 0; i < 20; ++i) {
+            m_clock.advanceSeconds(1);
+            create();
+        }
+        SessionQuery firstPage;
+        firstPage.limit = 2;
+        std::uint64_t before = scans();
+        QCOMPARE(e.list(firstPage).rows.front().hash, live[newestTokens(1).front()].second);
+        QCOMPARE(scans(), before); // answered from the newest sessions alone
+        QVERIFY(pagesAreExact());
+
+        // The clock set back: sessions older than the newest arrive.
+        const TimeMs now = m_clock.nowMs();
+        m_clock.set(now - 30 * kSecond);
+        for (int i = 0; i < 4; ++i)
+            create();
+        QVERIFY(pagesAreExact());
+        // Equal creation times: ties go by hash.
+        m_clock.set(now + kSecond);
+        for (int i = 0; i < 5; ++i)
+            create();
+        QVERIFY(pagesAreExact());
+        // Rotation keeps the place in the list under a new hash.
+        for (const std::string &token : newestTokens(3)) {
+            const RotateResult r = e.rotate(token);
+            QCOMPARE(r.error, SessionError::None);
+            live[r.token] = {r.info.createdMs, r.info.hash};
+            live.erase(token);
+        }
+        QVERIFY(pagesAreExact());
+        // The newest all end: the list falls back to visiting every session once, and then
+        // knows the newest again.
+        for (const std::string &token : newestTokens(8)) {
+            QCOMPARE(e.destroy(token), SessionError::None);
+            live.erase(token);
+        }
+        before = scans();
+        QCOMPARE(e.list(firstPage).rows.front().hash, live[newestTokens(1).front()].second);
+        QCOMPARE(scans(), before + 1);
+        QCOMPARE(e.list(firstPage).rows.front().hash, live[newestTokens(1).front()].second);
+        QCOMPARE(scans(), before + 1);
+        QVERIFY(pagesAreExact());
+        m_clock.advanceSeconds(5);
+        for (int i = 0; i < 3; ++i)
+            create();
+        QVERIFY(pagesAreExact());
+        // Until the last one.
+        for (const std::string &token : newestTokens(live.size())) {
+            QCOMPARE(e.destroy(token), SessionError::None);
+            live.erase(token);
+            QVERIFY(pagesAreExact());
+        }
+        QCOMPARE(e.list({}).total, std::size_t(0));
     }
 
     void countersTrackActivity()

@@ -139,11 +139,11 @@ private Q_SLOTS:
 
     void indexesAreRebuiltFromManyRows()
     {
-        // More rows than one hand-over batch of the start-up's index filler (4,096), written in one
-        // transaction: 50 users × 200 sessions, from 20 addresses × 500.
+        // More rows than the start-up's index filler takes in its hand-over queue (8 batches of
+        // 4,096), written in one transaction: 50 users × 1,000 sessions, from 20 addresses × 2,500.
         QTemporaryDir dir;
         const QString path = dir.filePath(QStringLiteral("sessions.db"));
-        constexpr int kSessions = 10'000;
+        constexpr int kSessions = 50'000;
         {
             std::string error;
             SqliteStore::Options o;
@@ -164,14 +164,25 @@ private Q_SLOTS:
             QVERIFY(store->waitDurable(store->submit(std::move(rows))));
         }
         Policy capped = uncapped();
-        capped.maxSessionsPerIp = 500;
+        capped.maxSessionsPerIp = 2'500;
         Instance i = open(path, capped);
         QCOMPARE(i.engine->sessionCount(), std::size_t(kSessions));
         for (const char *user : {"user0", "user7", "user49"}) {
             SessionQuery q;
             q.user = user;
-            QCOMPARE(i.engine->list(q).total, std::size_t(200));
+            QCOMPARE(i.engine->list(q).total, std::size_t(1'000));
         }
+        // The newest sessions are known again: the Sessions page's first page comes without
+        // visiting every row, in exact order (the store returns rows by hash, not by age).
+        SessionQuery firstPage;
+        firstPage.limit = 200;
+        const std::uint64_t scans = i.engine->counters().listScans;
+        const SessionPage page = i.engine->list(firstPage);
+        QCOMPARE(i.engine->counters().listScans, scans);
+        QCOMPARE(page.total, std::size_t(kSessions));
+        QCOMPARE(page.rows.size(), std::size_t(200));
+        for (int k = 0; k < 200; ++k)
+            QCOMPARE(page.rows[k].hash, sha256("session " + std::to_string(kSessions - 1 - k)));
         // Every address is at the cap again after the restart; a new one is not.
         CreateParams full = params("newcomer");
         full.clientIp = "198.51.100.13";
