@@ -603,15 +603,42 @@ std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs ti
 
 CreateResult SessionEngine::create(const CreateParams &params)
 {
-    CreateResult result;
+    PendingCreate pending = beginCreate(params);
+    const bool ok = durable(pending.ticket);
+    return finishCreate(std::move(pending), ok);
+}
+
+bool SessionEngine::createsAsynchronously() const
+{
+    return !m_shared && (!m_options.store || m_options.store->notifiesDurability());
+}
+
+void SessionEngine::createAsync(const CreateParams &params, std::function<void(CreateResult)> done)
+{
+    PendingCreate pending = beginCreate(params);
+    if (!m_options.store || pending.ticket == 0) {
+        done(finishCreate(std::move(pending), true));
+        return;
+    }
+    const SessionStore::Ticket ticket = pending.ticket;
+    m_options.store->whenDurable(
+        ticket, [this, pending = std::move(pending), done = std::move(done)](bool ok) mutable {
+            done(finishCreate(std::move(pending), ok));
+        });
+}
+
+SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &params)
+{
+    PendingCreate pending;
+    CreateResult &result = pending.result;
     if (params.user.empty()) {
         result.error = SessionError::InvalidArgument;
-        return result;
+        return pending;
     }
     std::optional<SessionToken> token = SessionToken::generate(*m_random);
     if (!token) {
         result.error = SessionError::RandomUnavailable;
-        return result;
+        return pending;
     }
     const IdHash hash = token->hash();
     const Policy policy = this->policy();
@@ -619,12 +646,12 @@ CreateResult SessionEngine::create(const CreateParams &params)
     // Per-user limits count the sessions on every node.
     if (m_shared && areaPolicy.maxSessionsPerUser > 0 && !syncUser(params.user)) {
         result.error = SessionError::StoreUnavailable;
-        return result;
+        return pending;
     }
+    pending.token = std::move(token);
 
     Events events;
     std::vector<StoreMutation> mutations;
-    SessionStore::Ticket ticket = 0;
     {
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
@@ -731,25 +758,32 @@ CreateResult SessionEngine::create(const CreateParams &params)
                 events.push_back(std::move(e));
             }
         }
-        ticket = submit(std::move(mutations));
+        pending.ticket = submit(std::move(mutations));
     }
     publish(events);
+    return pending;
+}
 
+CreateResult SessionEngine::finishCreate(PendingCreate &&pending, bool durable)
+{
+    CreateResult &result = pending.result;
+    // On an error, the ticket (if any) carried displaced or expired removals: they went to the store.
     if (result.error != SessionError::None) {
         countRejection(result.error);
-        durable(ticket); // displaced/expired removals still go to the store
-        return result;
+        return std::move(result);
     }
-    if (!durable(ticket)) {
-        // Never acknowledge a session that is not durable: take it back out of memory.
-        revoke(hash, "rolled back: store unavailable");
+    if (!durable) {
+        // Never acknowledge a session that is not durable: take it back out of memory. Its
+        // creation was not written, so there is nothing to wait for.
+        SessionStore::Ticket ignored = 0;
+        endInMemory(pending.token->hash(), "rolled back: store unavailable", &ignored);
         result = CreateResult{};
         result.error = SessionError::StoreUnavailable;
-        return result;
+        return std::move(result);
     }
     m_counters.created.fetch_add(1, std::memory_order_relaxed);
-    result.token = token->text();
-    return result;
+    result.token = pending.token->text();
+    return std::move(result);
 }
 
 ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
@@ -1009,8 +1043,17 @@ SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
         if (const SessionError error = syncSession(hash, false); error != SessionError::None)
             return error;
     }
-    Events events;
     SessionStore::Ticket ticket = 0;
+    const SessionError error = endInMemory(hash, reason, &ticket);
+    if (error == SessionError::None && !durable(ticket))
+        return SessionError::StoreUnavailable; // ended in memory, but not yet durably
+    return error;
+}
+
+SessionError SessionEngine::endInMemory(const IdHash &hash, std::string_view reason,
+                                        SessionStore::Ticket *ticket)
+{
+    Events events;
     SessionError error = SessionError::None;
     {
         std::lock_guard directoryLock(m_directoryMutex);
@@ -1025,13 +1068,11 @@ SessionError SessionEngine::revoke(const IdHash &hash, std::string_view reason)
             events.push_back(std::move(e));
             std::vector<StoreMutation> mutations;
             removeLocked(shard, it, mutations, true);
-            ticket = submit(std::move(mutations));
+            *ticket = submit(std::move(mutations));
             m_counters.destroyed.fetch_add(1, std::memory_order_relaxed);
         }
     }
     publish(events);
-    if (error == SessionError::None && !durable(ticket))
-        return SessionError::StoreUnavailable; // ended in memory, but not yet durably
     return error;
 }
 

@@ -213,6 +213,12 @@ public:
     ConfigResult setPolicy(const Policy &policy);
 
     CreateResult create(const CreateParams &params);
+    // The same, without a thread waiting for the store: done(result) is called once, when the
+    // session is durable (or was refused), possibly from the store's thread and possibly before
+    // createAsync() returns. done must be quick and must not wait for the store. Only where
+    // createsAsynchronously(); elsewhere createAsync() waits like create().
+    void createAsync(const CreateParams &params, std::function<void(CreateResult)> done);
+    bool createsAsynchronously() const;
     enum class Touch : std::uint8_t
     {
         Yes,
@@ -338,6 +344,19 @@ private:
 
     using Events = std::vector<SessionEvent>;
     class DirectoryFiller;
+
+    // create() in two halves: the change in memory, submitted to the store; then, once the store
+    // answered, the result (or the rollback).
+    struct PendingCreate
+    {
+        CreateResult result;
+        std::optional<SessionToken> token;
+        SessionStore::Ticket ticket = 0;
+    };
+    PendingCreate beginCreate(const CreateParams &params);
+    CreateResult finishCreate(PendingCreate &&pending, bool durable);
+    // Ends a session in memory and submits its removal without waiting for it.
+    SessionError endInMemory(const IdHash &hash, std::string_view reason, SessionStore::Ticket *ticket);
 
     std::size_t shardIndex(const IdHash &hash) const;
     Shard &shardFor(const IdHash &hash) const;

@@ -111,6 +111,15 @@ public:
     // False when the change could not be made durable (I/O error, disk full): the caller must not
     // acknowledge it.
     virtual bool waitDurable(Ticket ticket) = 0;
+    // The same answer without a thread waiting for it: done(durable) is called once, from the
+    // store's own thread (or at once, in the caller's, when the answer is already known). done must
+    // be quick and must not wait for the store. Stores that cannot do this say so with
+    // notifiesDurability() == false; whenDurable() then waits in the caller's thread.
+    virtual bool notifiesDurability() const { return false; }
+    virtual void whenDurable(Ticket ticket, std::function<void(bool durable)> done)
+    {
+        done(waitDurable(ticket));
+    }
     virtual void submitTouches(std::vector<StoreTouch> touches) = 0;
 
     struct LoadResult

@@ -110,6 +110,10 @@ SqliteStore::~SqliteStore()
     m_wake.notify_all();
     if (m_thread.joinable())
         m_thread.join();
+    // Every submitted change was attempted before the writer stopped; a ticket never submitted
+    // cannot be durable.
+    for (auto &[ticket, done] : m_waiters)
+        done(ticket <= m_completed && durableLocked(ticket));
     sqlite3_close(m_db);
 }
 
@@ -213,15 +217,32 @@ SessionStore::Ticket SqliteStore::submit(std::vector<StoreMutation> mutations)
     return ticket;
 }
 
-bool SqliteStore::waitDurable(Ticket ticket)
+bool SqliteStore::durableLocked(Ticket ticket) const
 {
-    std::unique_lock lock(m_mutex);
-    m_done.wait(lock, [&] { return m_completed >= ticket; });
     for (const auto &[first, last] : m_failed) {
         if (ticket >= first && ticket <= last)
             return false;
     }
     return true;
+}
+
+bool SqliteStore::waitDurable(Ticket ticket)
+{
+    std::unique_lock lock(m_mutex);
+    m_done.wait(lock, [&] { return m_completed >= ticket; });
+    return durableLocked(ticket);
+}
+
+void SqliteStore::whenDurable(Ticket ticket, std::function<void(bool durable)> done)
+{
+    std::unique_lock lock(m_mutex);
+    if (m_completed >= ticket) {
+        const bool durable = durableLocked(ticket);
+        lock.unlock();
+        done(durable);
+        return;
+    }
+    m_waiters.emplace_back(ticket, std::move(done));
 }
 
 void SqliteStore::submitTouches(std::vector<StoreTouch> touches)
@@ -267,6 +288,7 @@ std::uint64_t SqliteStore::commits() const
 void SqliteStore::run()
 {
     auto lastTouchFlush = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::function<void(bool)>, bool>> ready; // called outside the lock
     for (;;) {
         std::vector<std::vector<StoreMutation>> batch;
         std::unordered_map<IdHash, TimeMs, IdHashHasher> touches;
@@ -341,8 +363,19 @@ void SqliteStore::run()
                 }
             }
             m_completed = std::max(m_completed, last);
+            for (auto it = m_waiters.begin(); it != m_waiters.end();) {
+                if (it->first <= m_completed) {
+                    ready.emplace_back(std::move(it->second), durableLocked(it->first));
+                    it = m_waiters.erase(it);
+                } else {
+                    ++it;
+                }
+            }
         }
         m_done.notify_all();
+        for (auto &[done, durable] : ready)
+            done(durable);
+        ready.clear();
     }
 }
 

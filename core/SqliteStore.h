@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,8 @@ public:
     std::string describe() const override;
     Ticket submit(std::vector<StoreMutation> mutations) override;
     bool waitDurable(Ticket ticket) override;
+    bool notifiesDurability() const override { return true; }
+    void whenDurable(Ticket ticket, std::function<void(bool durable)> done) override;
     void submitTouches(std::vector<StoreTouch> touches) override;
     LoadResult load(const std::function<void(SessionRecord &&)> &onSession,
                     const std::function<void(AuthRootRecord &&)> &onAuthRoot) override;
@@ -68,6 +71,7 @@ private:
     // Why the store's directory refuses writes (strerror of a small write of our own), or "".
     std::string writeProbe() const;
     std::string damagedMessage(const std::string &what) const;
+    bool durableLocked(Ticket ticket) const; // for a completed ticket
 
     Options m_options;
     sqlite3 *m_db = nullptr;
@@ -83,6 +87,7 @@ private:
     Ticket m_submitted = 0;
     Ticket m_completed = 0;                          // every ticket ≤ this has been attempted
     std::vector<std::pair<Ticket, Ticket>> m_failed; // ranges of tickets whose batch failed
+    std::vector<std::pair<Ticket, std::function<void(bool)>>> m_waiters; // whenDurable(), not yet known
     bool m_degraded = false;
     std::string m_lastError;
     std::uint64_t m_commits = 0;

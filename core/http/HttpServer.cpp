@@ -14,6 +14,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -105,6 +107,19 @@ struct HttpServer::Impl
 
     void accept();
 
+    // Requests whose handler completes later: stop() waits for every one to be answered.
+    void startCompletion()
+    {
+        std::lock_guard lock(completionMutex);
+        ++completions;
+    }
+    void endCompletion()
+    {
+        std::lock_guard lock(completionMutex);
+        if (--completions == 0)
+            completionsDone.notify_all();
+    }
+
     Options options;
     RequestHandler &handler;
     Observer observer;
@@ -119,6 +134,9 @@ struct HttpServer::Impl
     std::optional<ssl::context> tlsContext;
     tcp::acceptor acceptor;
     net::thread_pool blocking;
+    std::mutex completionMutex;
+    std::condition_variable completionsDone;
+    std::size_t completions = 0;
     std::vector<std::thread> threads;
     std::atomic<bool> running{false};
     std::atomic<std::uint64_t> nextRequestId{1};
@@ -290,7 +308,28 @@ private:
         context.requestId = m_server.nextRequestId.fetch_add(1, std::memory_order_relaxed);
         context.received = std::chrono::steady_clock::now();
 
-        if (m_server.handler.mayBlock(*request)) {
+        if (m_server.handler.completesLater(*request)) {
+            m_server.startCompletion();
+            bool started = false;
+            try {
+                m_server.handler.handleAsync(
+                    *request, context,
+                    [self = this->shared_from_this(), context](std::function<Response()> respond) {
+                        net::post(
+                            self->m_stream.get_executor(), [self, context, respond = std::move(respond)] {
+                                self->write(self->invoke([&] { return respond(); }), false, context.received);
+                            });
+                        self->m_server.endCompletion();
+                    });
+                started = true;
+            } catch (const HttpError &e) {
+                write(errorOf(e), false, context.received);
+            } catch (const std::exception &) {
+                write(errorResponse(500, "internal_error", "internal error"), false, context.received);
+            }
+            if (!started)
+                m_server.endCompletion();
+        } else if (m_server.handler.mayBlock(*request)) {
             net::post(m_server.blocking, [self = this->shared_from_this(), request, context]() mutable {
                 auto response = std::make_shared<Response>(self->invoke(*request, context));
                 net::post(self->m_stream.get_executor(), [self, response, context] {
@@ -304,16 +343,26 @@ private:
 
     Response invoke(const Request &request, RequestContext &context)
     {
+        return invoke([&] { return m_server.handler.handle(request, context); });
+    }
+
+    template<typename Handle> static Response invoke(Handle handle)
+    {
         try {
-            return m_server.handler.handle(request, context);
+            return handle();
         } catch (const HttpError &e) {
-            Response response = errorResponse(e.status(), e.code(), e.what());
-            for (const auto &[name, value] : e.headers())
-                response.addHeader(name, value);
-            return response;
+            return errorOf(e);
         } catch (const std::exception &e) {
             return errorResponse(500, "internal_error", "internal error");
         }
+    }
+
+    static Response errorOf(const HttpError &e)
+    {
+        Response response = errorResponse(e.status(), e.code(), e.what());
+        for (const auto &[name, value] : e.headers())
+            response.addHeader(name, value);
+        return response;
     }
 
     void fail(int status, std::string_view code, const std::string &message, Rejection rejection)
@@ -483,6 +532,11 @@ void HttpServer::stop()
         d.acceptor.close(ec);
     });
     d.blocking.join();
+    {
+        // Their responses are posted to the I/O threads, which still run.
+        std::unique_lock lock(d.completionMutex);
+        d.completionsDone.wait(lock, [&d] { return d.completions == 0; });
+    }
     d.work.clear();
     for (auto &context : d.contexts)
         context->stop();

@@ -318,7 +318,26 @@ Response SessionApi::issued(int status, const std::string &token, const SessionI
     return r;
 }
 
+bool SessionApi::completesLater(const Request &request) const
+{
+    return request.method == "POST" && request.path() == "/v1/sessions" && m_engine.createsAsynchronously();
+}
+
+void SessionApi::handleAsync(const Request &request, http::RequestContext &context,
+                             http::RequestHandler::Completion complete)
+{
+    const CreateParams params = createParams(request, clientIp(request, context));
+    m_engine.createAsync(params, [this, complete = std::move(complete)](CreateResult result) {
+        complete([this, result = std::move(result)] { return created(result); });
+    });
+}
+
 Response SessionApi::create(const Request &request, const std::string &peerIp)
+{
+    return created(m_engine.create(createParams(request, peerIp)));
+}
+
+CreateParams SessionApi::createParams(const Request &request, const std::string &peerIp)
 {
     const QJsonObject body =
         JsonBody::parse(request.body, {"user", "area", "remember_me", "client_ip", "user_agent"});
@@ -337,7 +356,11 @@ Response SessionApi::create(const Request &request, const std::string &peerIp)
         throw HttpError(429, "rate_limited", "too many sessions created from this address; slow down")
             .withHeader("Retry-After", "1");
     }
-    const CreateResult r = m_engine.create(params);
+    return params;
+}
+
+Response SessionApi::created(const CreateResult &r)
+{
     switch (r.error) {
     case SessionError::None:
         break;

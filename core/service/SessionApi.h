@@ -1,11 +1,14 @@
 #pragma once
 
 #include "HttpMessage.h"
+#include "RequestHandler.h"
 
 #include <QJsonObject>
 
 namespace hourglass {
 class SessionEngine;
+struct CreateParams;
+struct CreateResult;
 struct SessionInfo;
 } // namespace hourglass
 
@@ -27,6 +30,11 @@ public:
     // a write just over a limit reaches the engine and gets the area's documented treatment).
     std::size_t bodyLimit(std::string_view method, std::string_view target, std::size_t defaultLimit) const;
     http::Response handle(const http::Request &request, http::RequestContext &context);
+    // Session creation completes when the store says the session is durable, with no thread
+    // waiting for it (where the engine's store can notify).
+    bool completesLater(const http::Request &request) const;
+    void handleAsync(const http::Request &request, http::RequestContext &context,
+                     http::RequestHandler::Completion complete);
 
     // The end user's address: X-Real-IP, else the last X-Forwarded-For hop, when the TCP peer is a
     // trusted (loopback) proxy or application; otherwise the peer itself.
@@ -37,6 +45,9 @@ public:
 
 private:
     http::Response create(const http::Request &request, const std::string &ip);
+    // create() in its halves: the checked parameters, and the answer to the engine's result.
+    CreateParams createParams(const http::Request &request, const std::string &peerIp);
+    http::Response created(const CreateResult &result);
     http::Response validate(const http::Request &request, const std::string &ip, bool forNginx);
     http::Response rotate(const http::Request &request, const std::string &ip);
     http::Response getData(const http::Request &request, const std::string &ip);

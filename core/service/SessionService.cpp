@@ -273,6 +273,18 @@ std::size_t SessionService::bodyLimit(std::string_view method, std::string_view 
     return m_sessionApi->bodyLimit(method, target, defaultLimit);
 }
 
+bool SessionService::completesLater(const http::Request &request) const
+{
+    return !m_adminApi->handles(request) && m_sessionApi->handles(request) &&
+           m_sessionApi->completesLater(request);
+}
+
+void SessionService::handleAsync(const http::Request &request, http::RequestContext &context,
+                                 Completion complete)
+{
+    m_sessionApi->handleAsync(request, context, std::move(complete));
+}
+
 bool SessionService::mayBlock(const http::Request &request) const
 {
     if (m_adminApi->handles(request))

@@ -60,6 +60,9 @@ public:
 
     http::Response handle(const http::Request &request, http::RequestContext &context) override;
     bool mayBlock(const http::Request &request) const override;
+    bool completesLater(const http::Request &request) const override;
+    void handleAsync(const http::Request &request, http::RequestContext &context,
+                     Completion complete) override;
     std::size_t bodyLimit(std::string_view method, std::string_view target,
                           std::size_t defaultLimit) const override;
 

@@ -8,12 +8,15 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <mutex>
 #include <sys/resource.h>
 #include <thread>
 
 using namespace hourglass;
+using namespace std::chrono_literals;
 using test::ManualClock;
 
 namespace {
@@ -356,6 +359,68 @@ private Q_SLOTS:
         // The store recovers once writes succeed again.
         QCOMPARE(i.engine->create(params("carol")).error, SessionError::None);
         QVERIFY(!i.store->degraded());
+    }
+
+    // What the HTTP service uses for creation: the answer comes from the store's writer once the
+    // session is durable (or refused), with no thread of the caller waiting.
+    void createAsyncAnswersOnceDurable()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        Instance i = open(path);
+        QVERIFY(i.engine->createsAsynchronously());
+        std::mutex mutex;
+        std::condition_variable arrived;
+        std::vector<CreateResult> results;
+        const auto collect = [&](CreateResult r) {
+            std::lock_guard lock(mutex);
+            results.push_back(std::move(r));
+            arrived.notify_all();
+        };
+        const auto waitFor = [&](std::size_t n) {
+            std::unique_lock lock(mutex);
+            return arrived.wait_for(lock, 30s, [&] { return results.size() >= n; });
+        };
+        const std::uint64_t before = i.store->commits();
+        constexpr std::size_t kCreates = 50;
+        for (std::size_t n = 0; n < kCreates; ++n)
+            i.engine->createAsync(params("async" + std::to_string(n)), collect);
+        QVERIFY(waitFor(kCreates));
+        std::vector<std::string> tokens;
+        for (const CreateResult &r : results) {
+            QCOMPARE(r.error, SessionError::None);
+            QCOMPARE(i.engine->validate(r.token).error, SessionError::None);
+            tokens.push_back(r.token);
+        }
+        QVERIFY(i.store->commits() - before < kCreates); // submitted together, committed together
+
+        // A ticket already answered is answered at once, in the caller's thread.
+        const SessionStore::Ticket done = i.store->submit({});
+        QVERIFY(i.store->waitDurable(done));
+        bool answered = false;
+        i.store->whenDurable(done, [&](bool durable) { answered = durable; });
+        QVERIFY(answered);
+
+        // A refused write answers "not durable" and the session is taken back.
+        std::signal(SIGXFSZ, SIG_IGN);
+        rlimit saved{};
+        getrlimit(RLIMIT_FSIZE, &saved);
+        rlimit tiny = saved;
+        tiny.rlim_cur = 1;
+        QCOMPARE(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+        i.engine->createAsync(params("refused"), collect);
+        const bool refusedArrived = waitFor(kCreates + 1);
+        setrlimit(RLIMIT_FSIZE, &saved);
+        QVERIFY(refusedArrived);
+        QCOMPARE(results.back().error, SessionError::StoreUnavailable);
+        QVERIFY(results.back().token.empty());
+        QCOMPARE(i.engine->sessionCount(), kCreates);
+
+        close(i);
+        Instance reopened = open(path);
+        QCOMPARE(reopened.engine->sessionCount(), kCreates);
+        for (const std::string &token : tokens)
+            QCOMPARE(reopened.engine->validate(token).error, SessionError::None);
     }
 
     void notADatabaseIsReportedAndLeftAlone()

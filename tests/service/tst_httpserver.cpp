@@ -36,6 +36,48 @@ public:
         return r;
     }
     bool mayBlock(const Request &request) const override { return request.method == "POST"; }
+
+    // /later... answers later: /later waits for the test to complete it, /later/refuse throws
+    // before starting, /later/fail completes with a response that throws.
+    bool completesLater(const Request &request) const override
+    {
+        return request.path().rfind("/later", 0) == 0;
+    }
+    void handleAsync(const Request &request, RequestContext &, Completion complete) override
+    {
+        if (request.path() == "/later/refuse")
+            throw HttpError(409, "refused", "not started");
+        if (request.path() == "/later/fail") {
+            complete([]() -> Response { throw HttpError(503, "store_unavailable", "not durable"); });
+            return;
+        }
+        std::lock_guard lock(m_mutex);
+        m_later.push_back(std::move(complete));
+    }
+    std::size_t waiting()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_later.size();
+    }
+    void completeOne(std::string body)
+    {
+        Completion complete;
+        {
+            std::lock_guard lock(m_mutex);
+            complete = std::move(m_later.front());
+            m_later.erase(m_later.begin());
+        }
+        complete([body = std::move(body)] {
+            Response r;
+            r.status = 201;
+            r.body = body;
+            return r;
+        });
+    }
+
+private:
+    std::mutex m_mutex;
+    std::vector<Completion> m_later;
 };
 
 std::string get(const std::string &target, const std::string &extra = {})
@@ -111,6 +153,47 @@ private Q_SLOTS:
         r = rawRequest(s->port(), "GET", "/crash");
         QCOMPARE(r.status, 500);
         QVERIFY(r.body.find("secret") == std::string::npos);
+    }
+
+    void laterCompletionsAreAnsweredOnTheirConnection()
+    {
+        auto s = server();
+        RawConnection c(s->port());
+        QVERIFY(c.send("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"));
+        QTRY_COMPARE(m_handler.waiting(), std::size_t(1));
+        std::thread store([this] { m_handler.completeOne("durable"); }); // as a store's thread would
+        store.join();
+        const auto r = c.read();
+        QCOMPARE(r.status, 201);
+        QCOMPARE(r.body, std::string("durable"));
+        QVERIFY(c.send(get("/after"))); // the connection goes on
+        QCOMPARE(c.read().body, std::string("GET /after 0 127.0.0.1 plain"));
+
+        auto refused = rawRequest(s->port(), "POST", "/later/refuse");
+        QCOMPARE(refused.status, 409);
+        QCOMPARE(refused.body, std::string(R"({"error":"refused","message":"not started"})"));
+        auto failed = rawRequest(s->port(), "POST", "/later/fail");
+        QCOMPARE(failed.status, 503);
+        QCOMPARE(failed.body, std::string(R"({"error":"store_unavailable","message":"not durable"})"));
+    }
+
+    void stopWaitsForLaterCompletions()
+    {
+        auto s = server();
+        RawConnection c(s->port());
+        QVERIFY(c.send("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+        QTRY_COMPARE(m_handler.waiting(), std::size_t(1));
+        // The completion arrives only after stop() has begun; stop() must not tear the I/O threads
+        // down under it.
+        std::atomic<bool> completed{false};
+        std::thread store([&] {
+            std::this_thread::sleep_for(200ms);
+            completed = true;
+            m_handler.completeOne("late");
+        });
+        s->stop();
+        QVERIFY(completed);
+        store.join();
     }
 
     void headerTooLargeIs431()
