@@ -82,6 +82,10 @@ private Q_SLOTS:
     void aSessionCreatedOnOneNodeValidatesOnAnother()
     {
         Node a = node(uncapped()), b = node(uncapped());
+        // A shared store decides creation with a round trip of its own: HTTP creation stays on
+        // the service's blocking pool instead of completing from a store callback.
+        QVERIFY(!a.store->notifiesDurability());
+        QVERIFY(!a->createsAsynchronously());
         const CreateResult created = a->create(params("alice", Area::Admin, true));
         QCOMPARE(created.error, SessionError::None);
         // b has never seen it: found through its lookup key, then cached.

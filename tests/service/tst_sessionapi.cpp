@@ -47,6 +47,33 @@ private Q_SLOTS:
         QCOMPARE(body.value(QStringLiteral("set_cookie")).toString().toStdString(), setCookie);
     }
 
+    // With the embedded store, creation is answered when the store's writer reports the commit
+    // (no thread waits); everything else that writes waits on the blocking pool; reads run on the
+    // I/O threads.
+    void onlyCreationCompletesFromTheStore()
+    {
+        ServiceFixture f;
+        const auto request = [](std::string method, std::string target) {
+            http::Request r;
+            r.method = std::move(method);
+            r.target = std::move(target);
+            return r;
+        };
+        QVERIFY(f.service->completesLater(request("POST", "/v1/sessions")));
+        QVERIFY(f.service->completesLater(request("POST", "/v1/sessions?from=test")));
+        for (const auto &[method, target] :
+             std::vector<std::pair<std::string, std::string>>{{"DELETE", "/v1/session"},
+                                                              {"POST", "/v1/session/rotate"},
+                                                              {"PUT", "/v1/session/data"},
+                                                              {"GET", "/v1/session"},
+                                                              {"GET", "/v1/sessions"},
+                                                              {"POST", "/admin/v1/sessions"}}) {
+            QVERIFY2(!f.service->completesLater(request(method, target)), (method + " " + target).c_str());
+        }
+        QVERIFY(f.service->mayBlock(request("DELETE", "/v1/session")));
+        QVERIFY(!f.service->mayBlock(request("GET", "/v1/session")));
+    }
+
     void rememberMeCookieIsPersistent()
     {
         ServiceFixture f;
