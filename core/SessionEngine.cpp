@@ -343,22 +343,24 @@ void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
                    [](const auto &a, const auto &b) { return heapGreater(a, b); });
 }
 
+void SessionEngine::NewestSessions::keepNewer(std::optional<CreationKey> &slot, const CreationKey &key)
+{
+    if (!slot || newerFirst(key, *slot))
+        slot = key;
+}
+
 void SessionEngine::NewestSessions::note(const CreationKey &key, std::size_t capacity)
 {
-    const auto raiseFloor = [this](const CreationKey &k) {
-        if (!floor || newerFirst(k, *floor))
-            floor = k;
-    };
     if (keys.size() < capacity) {
         keys.push_back(key);
         std::push_heap(keys.begin(), keys.end(), newerFirst);
     } else if (!keys.empty() && newerFirst(key, keys.front())) {
         std::pop_heap(keys.begin(), keys.end(), newerFirst);
-        raiseFloor(keys.back());
+        keepNewer(floor, keys.back());
         keys.back() = key;
         std::push_heap(keys.begin(), keys.end(), newerFirst);
     } else {
-        raiseFloor(key);
+        keepNewer(floor, key);
     }
 }
 
@@ -366,8 +368,8 @@ void SessionEngine::NewestSessions::merge(const NewestSessions &other, std::size
 {
     for (const CreationKey &key : other.keys)
         note(key, capacity);
-    if (other.floor && (!floor || newerFirst(*other.floor, *floor)))
-        floor = other.floor;
+    if (other.floor)
+        keepNewer(floor, *other.floor);
 }
 
 void SessionEngine::NewestSessions::renew(std::span<CreationKey> all, std::size_t capacity)
@@ -391,12 +393,14 @@ std::optional<SessionPage> SessionEngine::pageFromNewest(std::size_t offset, std
     std::vector<CreationKey> keys;
     keys.reserve(m_options.newestPerShard * m_shards.size());
     std::optional<CreationKey> threshold;
+    std::size_t total = 0;
     for (const auto &shard : m_shards) {
         std::lock_guard lock(shard->mutex);
         const NewestSessions &newest = shard->newest;
         keys.insert(keys.end(), newest.keys.begin(), newest.keys.end());
-        if (newest.floor && (!threshold || newerFirst(*newest.floor, *threshold)))
-            threshold = newest.floor;
+        if (newest.floor)
+            NewestSessions::keepNewer(threshold, *newest.floor);
+        total += shard->sessions.size();
     }
     if (threshold) {
         std::erase_if(keys, [&](const CreationKey &key) { return !newerFirst(key, *threshold); });
@@ -419,7 +423,7 @@ std::optional<SessionPage> SessionEngine::pageFromNewest(std::size_t offset, std
     }
     if (live < need && threshold)
         return std::nullopt; // older sessions are needed than the shards remember
-    page.total = sessionCount();
+    page.total = total;
     fillSubSessions(page.rows);
     return page;
 }
@@ -1179,9 +1183,8 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
     if (unfiltered) {
         if (auto page = pageFromNewest(query.offset, query.limit))
             return std::move(*page);
-    }
-    if (unfiltered)
         m_listScans.fetch_add(1, std::memory_order_relaxed);
+    }
     // Matching sessions are first collected as small keys (creation time, hash), so that a page of
     // 1,000,000 sessions sorts 40-byte keys and copies only the rows it returns.
     std::vector<CreationKey> matches;
@@ -1811,8 +1814,8 @@ private:
             for (Entry &e : batch) {
                 m_engine.m_byUser[e.user].push_back({e.hash, e.createdMs, e.area});
                 ++m_engine.m_byIp[e.clientIp];
-                // Kept here and handed to the shards at the end: taking a shard's lock on this
-                // thread could deadlock with the loading thread waiting in handOver().
+                // Kept here and handed to the shards at the end: no shard lock on this thread,
+                // where it would contend with the loading thread for every row.
                 m_newest[m_engine.shardIndex(e.hash)].note({e.createdMs, e.hash},
                                                            m_engine.m_options.newestPerShard);
             }
@@ -1874,7 +1877,7 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
                                                                                    std::memory_order_relaxed);
             DirectoryFiller::Entry entry{it->second.user, it->second.clientIp, record.hash,
                                          it->second.createdMs, it->second.area};
-            // Not under the shard lock: the filler takes it, and add() waits when it is behind.
+            // Not under the shard lock: add() waits when the filler is behind.
             lock.unlock();
             filler.add(std::move(entry));
         },

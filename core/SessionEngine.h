@@ -311,6 +311,8 @@ private:
         std::vector<CreationKey> keys;
         std::optional<CreationKey> floor;
 
+        // Keeps in `slot` the newer of it and `key`.
+        static void keepNewer(std::optional<CreationKey> &slot, const CreationKey &key);
         void note(const CreationKey &key, std::size_t capacity);
         void merge(const NewestSessions &other, std::size_t capacity);
         // Starts again from `all`, every session of the shard (reordered).

@@ -311,24 +311,24 @@ private:
         if (m_server.handler.completesLater(*request)) {
             m_server.startCompletion();
             bool started = false;
-            try {
+            // A handler that refuses before starting is answered at once, mapped like any other.
+            Response refused = invoke([&] {
                 m_server.handler.handleAsync(
                     *request, context,
                     [self = this->shared_from_this(), context](std::function<Response()> respond) {
-                        net::post(
-                            self->m_stream.get_executor(), [self, context, respond = std::move(respond)] {
-                                self->write(self->invoke([&] { return respond(); }), false, context.received);
-                            });
+                        net::post(self->m_stream.get_executor(),
+                                  [self, context, respond = std::move(respond)] {
+                                      self->write(invoke([&] { return respond(); }), false, context.received);
+                                  });
                         self->m_server.endCompletion();
                     });
                 started = true;
-            } catch (const HttpError &e) {
-                write(errorOf(e), false, context.received);
-            } catch (const std::exception &) {
-                write(errorResponse(500, "internal_error", "internal error"), false, context.received);
-            }
-            if (!started)
+                return Response();
+            });
+            if (!started) {
                 m_server.endCompletion();
+                write(std::move(refused), false, context.received);
+            }
         } else if (m_server.handler.mayBlock(*request)) {
             net::post(m_server.blocking, [self = this->shared_from_this(), request, context]() mutable {
                 auto response = std::make_shared<Response>(self->invoke(*request, context));
@@ -351,18 +351,13 @@ private:
         try {
             return handle();
         } catch (const HttpError &e) {
-            return errorOf(e);
+            Response response = errorResponse(e.status(), e.code(), e.what());
+            for (const auto &[name, value] : e.headers())
+                response.addHeader(name, value);
+            return response;
         } catch (const std::exception &e) {
             return errorResponse(500, "internal_error", "internal error");
         }
-    }
-
-    static Response errorOf(const HttpError &e)
-    {
-        Response response = errorResponse(e.status(), e.code(), e.what());
-        for (const auto &[name, value] : e.headers())
-            response.addHeader(name, value);
-        return response;
     }
 
     void fail(int status, std::string_view code, const std::string &message, Rejection rejection)
