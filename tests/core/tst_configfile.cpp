@@ -1,4 +1,5 @@
 #include "ConfigFile.h"
+#include "FileSizeLimit.h"
 #include "SettingsSchema.h"
 
 #include <QDir>
@@ -6,9 +7,6 @@
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QTest>
-
-#include <csignal>
-#include <sys/resource.h>
 
 using namespace hourglass;
 
@@ -169,16 +167,12 @@ private Q_SLOTS:
         const QByteArray before = readAll(path);
         QVERIFY(before.size() > 200);
         // Make every write past 200 bytes fail (EFBIG), even for root, as a full disk would.
-        std::signal(SIGXFSZ, SIG_IGN);
-        rlimit saved{};
-        getrlimit(RLIMIT_FSIZE, &saved);
-        rlimit small = saved;
-        small.rlim_cur = 200;
-        QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+        test::FileSizeLimit small(200);
+        QVERIFY(small.active());
         Policy p;
         p.area(Area::Admin).idleTimeoutMinutes = 99;
         const bool saved99 = ConfigFile(path).save(p, {}, &error);
-        setrlimit(RLIMIT_FSIZE, &saved);
+        small.restore();
         QVERIFY(!saved99);
         QVERIFY(error.contains(path));
         QCOMPARE(readAll(path), before);

@@ -1,3 +1,4 @@
+#include "FileSizeLimit.h"
 #include "ManualClock.h"
 #include "SessionEngine.h"
 #include "SqliteStore.h"
@@ -9,10 +10,8 @@
 #include <QTest>
 
 #include <condition_variable>
-#include <csignal>
 #include <filesystem>
 #include <mutex>
-#include <sys/resource.h>
 #include <thread>
 
 using namespace hourglass;
@@ -341,15 +340,11 @@ private Q_SLOTS:
         Instance i = open(path);
         const std::string good = i.engine->create(params("alice")).token;
         QVERIFY(i.store->sync());
-        std::signal(SIGXFSZ, SIG_IGN);
-        rlimit saved{};
-        getrlimit(RLIMIT_FSIZE, &saved);
-        rlimit tiny = saved;
-        tiny.rlim_cur = 1; // the WAL cannot grow: like a full disk
-        QCOMPARE(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+        test::FileSizeLimit full(1); // the WAL cannot grow: like a full disk
+        QVERIFY(full.active());
         const CreateResult refused = i.engine->create(params("bob"));
         const SessionError revokeResult = i.engine->destroy(good);
-        setrlimit(RLIMIT_FSIZE, &saved);
+        full.restore();
         QCOMPARE(refused.error, SessionError::StoreUnavailable);
         QVERIFY(refused.token.empty());
         QCOMPARE(i.engine->list({}).total, std::size_t(0));     // bob rolled back, alice ended in memory
@@ -402,15 +397,11 @@ private Q_SLOTS:
         QVERIFY(answered);
 
         // A refused write answers "not durable" and the session is taken back.
-        std::signal(SIGXFSZ, SIG_IGN);
-        rlimit saved{};
-        getrlimit(RLIMIT_FSIZE, &saved);
-        rlimit tiny = saved;
-        tiny.rlim_cur = 1;
-        QCOMPARE(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+        test::FileSizeLimit full(1);
+        QVERIFY(full.active());
         i.engine->createAsync(params("refused"), collect);
         const bool refusedArrived = waitFor(kCreates + 1);
-        setrlimit(RLIMIT_FSIZE, &saved);
+        full.restore();
         QVERIFY(refusedArrived);
         QCOMPARE(results.back().error, SessionError::StoreUnavailable);
         QVERIFY(results.back().token.empty());

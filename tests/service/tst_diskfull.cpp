@@ -3,12 +3,10 @@
 // degraded and why, the store file is not damaged, and everything resumes by itself once writes
 // succeed again. The full disk is RLIMIT_FSIZE on this process (the store's writer runs here).
 
+#include "FileSizeLimit.h"
 #include "StoreFault.h"
 
 #include <QTest>
-
-#include <csignal>
-#include <sys/resource.h>
 
 using namespace hourglass;
 using namespace hourglass::test;
@@ -25,15 +23,11 @@ private Q_SLOTS:
         const std::string doomed = f.create("bob");
         QVERIFY(f.runtime->store().sync());
 
-        std::signal(SIGXFSZ, SIG_IGN);
-        rlimit saved{};
-        getrlimit(RLIMIT_FSIZE, &saved);
-        rlimit tiny = saved;
-        tiny.rlim_cur = 1;
-        QCOMPARE(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+        FileSizeLimit full(1);
+        QVERIFY(full.active());
 
         const DuringStoreFault during = askDuringStoreFault(f, before, doomed);
-        setrlimit(RLIMIT_FSIZE, &saved);
+        full.restore();
 
         // The reason here is the file size limit standing in for a full disk.
         verifyRefusedDuringStoreFault(during, QStringLiteral("File too large"));
