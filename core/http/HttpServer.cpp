@@ -14,7 +14,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -51,6 +56,70 @@ Response errorResponse(int status, std::string_view code, std::string_view messa
 {
     return Response::json(status, "{\"error\":\"" + jsonEscape(code) + "\",\"message\":\"" +
                                       jsonEscape(message) + "\"}");
+}
+
+std::string_view view(beast::string_view text)
+{
+    return {text.data(), text.size()};
+}
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool isTokenChar(unsigned char c)
+{
+    // RFC 9110 §5.6.2 tchar
+    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// Header fields the server writes itself; a handler's own value for one of them is not sent.
+bool serverOwned(std::string_view name)
+{
+    for (const std::string_view owned :
+         {"cache-control", "connection", "content-length", "transfer-encoding"}) {
+        if (equalsIgnoringCase(name, owned))
+            return true;
+    }
+    return false;
+}
+
+// Writes the status line and header block of response into out. The responses of the session
+// routes are small and fully known, so they are written directly instead of through Beast's
+// generic serialiser (a fifth of the server's CPU under validation load; bench/README.md).
+// Returns false, writing nothing usable, when a header name is not a token or a value contains
+// CR, LF or NUL: sent, it would split the response (the user name is echoed in a header).
+bool writeHead(const Response &response, bool keepAlive, bool withLength, std::string &out)
+{
+    out.clear();
+    char status[16];
+    const auto digits = std::to_chars(status, status + sizeof status, response.status).ptr;
+    out.append("HTTP/1.1 ").append(status, digits).append(" ").append(reasonPhrase(response.status));
+    out.append("\r\n");
+    for (const auto &[name, value] : response.headers) {
+        if (name.empty() ||
+            !std::all_of(name.begin(), name.end(),
+                         [](char c) { return isTokenChar(static_cast<unsigned char>(c)); }) ||
+            value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            return false;
+        if (serverOwned(name))
+            continue;
+        out.append(name).append(": ").append(value).append("\r\n");
+    }
+    out.append("Cache-Control: no-store\r\n");
+    if (!keepAlive)
+        out.append("Connection: close\r\n");
+    if (withLength) {
+        char length[24];
+        const auto end = std::to_chars(length, length + sizeof length, response.body.size()).ptr;
+        out.append("Content-Length: ").append(length, end).append("\r\n");
+    }
+    out.append("\r\n");
+    return true;
 }
 
 } // namespace
@@ -289,32 +358,39 @@ private:
             return fail(400, "malformed_request", ec.message(), Rejection::Malformed);
         }
         lowest().expires_never();
-        auto message = m_parser->release();
+        auto &message = m_parser->get();
         m_keepAlive = message.keep_alive();
-        auto request = std::make_shared<Request>();
-        request->method = std::string(message.method_string());
-        request->target = std::string(message.target());
-        request->headers.reserve(16);
+        // The connection's one request object is refilled: its strings keep their capacity, so a
+        // request of the usual shape allocates nothing here. Nothing reads it once the response is
+        // written, and the next request is not read before that.
+        Request &request = m_request;
+        request.method.assign(view(message.method_string()));
+        request.target.assign(view(message.target()));
+        std::size_t count = 0;
         for (const auto &field : message) {
-            std::string name(field.name_string());
+            if (count == request.headers.size())
+                request.headers.emplace_back();
+            auto &[name, value] = request.headers[count++];
+            name.assign(view(field.name_string()));
             for (char &c : name)
                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            request->headers.emplace_back(std::move(name), std::string(field.value()));
+            value.assign(view(field.value()));
         }
-        request->body = std::move(message.body());
+        request.headers.resize(count);
+        request.body = std::move(message.body());
         RequestContext context;
         context.peerAddress = m_peer;
         context.tls = m_tls;
         context.requestId = m_server.nextRequestId.fetch_add(1, std::memory_order_relaxed);
         context.received = std::chrono::steady_clock::now();
 
-        if (m_server.handler.completesLater(*request)) {
+        if (m_server.handler.completesLater(request)) {
             m_server.startCompletion();
             bool started = false;
             // A handler that refuses before starting is answered at once, mapped like any other.
             Response refused = invoke([&] {
                 m_server.handler.handleAsync(
-                    *request, context,
+                    request, context,
                     [self = this->shared_from_this(), context](std::function<Response()> respond) {
                         net::post(self->m_stream.get_executor(),
                                   [self, context, respond = std::move(respond)] {
@@ -329,15 +405,15 @@ private:
                 m_server.endCompletion();
                 write(std::move(refused), false, context.received);
             }
-        } else if (m_server.handler.mayBlock(*request)) {
-            net::post(m_server.blocking, [self = this->shared_from_this(), request, context]() mutable {
-                auto response = std::make_shared<Response>(self->invoke(*request, context));
+        } else if (m_server.handler.mayBlock(request)) {
+            net::post(m_server.blocking, [self = this->shared_from_this(), context]() mutable {
+                auto response = std::make_shared<Response>(self->invoke(self->m_request, context));
                 net::post(self->m_stream.get_executor(), [self, response, context] {
                     self->write(std::move(*response), false, context.received);
                 });
             });
         } else {
-            write(invoke(*request, context), false, context.received);
+            write(invoke(request, context), false, context.received);
         }
     }
 
@@ -373,28 +449,30 @@ private:
         const bool keepAlive = m_keepAlive && !closeAfter &&
                                m_served < m_server.options.limits.maxRequestsPerConnection &&
                                m_server.running.load();
-        m_response.emplace(static_cast<bhttp::status>(response.status), 11);
-        for (auto &[name, value] : response.headers)
-            m_response->insert(name, value);
-        m_response->set(bhttp::field::cache_control, "no-store");
-        m_response->body() = std::move(response.body);
+        // RFC 9110 §8.6, §15.3.5, §15.4.5: no Content-Length and no content with 204 or 304.
+        const auto bodyAllowed = [](int status) {
+            return status != 204 && status != 304 && status >= 200;
+        };
+        if (!writeHead(response, keepAlive, bodyAllowed(response.status), m_head)) {
+            response = errorResponse(500, "internal_error", "internal error");
+            writeHead(response, keepAlive, true, m_head);
+        }
         const int status = response.status;
-        m_response->keep_alive(keepAlive);
-        if (status != 204 && status != 304 && status >= 200) // RFC 9110 §8.6: no Content-Length on 204
-            m_response->prepare_payload();
+        m_body = bodyAllowed(status) ? std::move(response.body) : std::string();
         lowest().expires_after(m_server.options.limits.writeTimeout);
-        bhttp::async_write(m_stream, *m_response,
-                           [self = this->shared_from_this(), keepAlive, status, received,
-                            closeAfter](beast::error_code ec, std::size_t) {
-                               if (!closeAfter && self->m_server.observer.response)
-                                   self->m_server.observer.response(status, std::chrono::steady_clock::now() -
-                                                                                received);
-                               self->m_response.reset();
-                               if (ec || !keepAlive)
-                                   return self->close();
-                               self->m_keepAlive = false;
-                               self->readRequest();
-                           });
+        const std::array<net::const_buffer, 2> buffers{net::buffer(m_head), net::buffer(m_body)};
+        net::async_write(
+            m_stream, buffers,
+            [self = this->shared_from_this(), keepAlive, status, received, closeAfter](beast::error_code ec,
+                                                                                       std::size_t) {
+                if (!closeAfter && self->m_server.observer.response)
+                    self->m_server.observer.response(status, std::chrono::steady_clock::now() - received);
+                self->m_body = std::string(); // a large body is not kept for the connection's life
+                if (ec || !keepAlive)
+                    return self->close();
+                self->m_keepAlive = false;
+                self->readRequest();
+            });
     }
 
     void close()
@@ -414,7 +492,9 @@ private:
     bool m_tls;
     beast::flat_buffer m_buffer{64 * 1024};
     std::optional<bhttp::request_parser<bhttp::string_body>> m_parser;
-    std::optional<bhttp::response<bhttp::string_body>> m_response;
+    Request m_request;  // the request being answered
+    std::string m_head; // the response's status line and header block
+    std::string m_body; // the response's content, until written
     std::size_t m_served = 0;
     std::size_t m_bodyLimit = 0;
     bool m_keepAlive = false;

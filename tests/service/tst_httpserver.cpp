@@ -30,6 +30,25 @@ public:
         if (request.path() == "/crash")
             throw std::runtime_error("secret internal detail");
         Response r;
+        if (request.path() == "/headers") { // the request's headers as the handler sees them
+            for (const auto &[name, value] : request.headers)
+                r.body += name + "=" + value + ";";
+            r.addHeader("X-Count", std::to_string(request.headers.size()));
+            r.addHeader("Cache-Control", "public, max-age=3600"); // the server's no-store wins
+            r.addHeader("Content-Length", "999");                 // the server counts
+            r.addHeader("Connection", "keep-alive");
+            return r;
+        }
+        if (request.path() == "/split") { // a value that would inject a header and a second response
+            r.addHeader("X-User", request.queryValue("user").value_or(""));
+            r.body = "must not be sent";
+            return r;
+        }
+        if (request.path() == "/nocontent") {
+            r.status = 204;
+            r.body = "must not be sent";
+            return r;
+        }
         r.status = 200;
         r.body = request.method + " " + request.target + " " + std::to_string(request.body.size()) + " " +
                  context.peerAddress + " " + (context.tls ? "tls" : "plain");
@@ -141,6 +160,56 @@ private Q_SLOTS:
         QCOMPARE(r1.header("cache-control"), std::optional<std::string>("no-store"));
         QVERIFY(c.send("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
         QCOMPARE(c.read().body, std::string("POST /c 5 127.0.0.1 plain")); // blocking pool path
+    }
+
+    void responsesAreFramedByTheServer()
+    {
+        auto s = server();
+        RawConnection c(s->port());
+        // Requests of decreasing header counts on one connection: each sees only its own headers.
+        QVERIFY(c.send(get("/headers", "X-A: 1\r\nX-B: two\r\nX-C: 3\r\n")));
+        auto r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, std::string("host=x;x-a=1;x-b=two;x-c=3;"));
+        QCOMPARE(r.all("cache-control"), std::vector<std::string>{"no-store"});
+        QCOMPARE(r.all("content-length"), std::vector<std::string>{std::to_string(r.body.size())});
+        QVERIFY(r.all("connection").empty());
+        QVERIFY(c.send(get("/headers", "X-Long: " + std::string(300, 'v') + "\r\n")));
+        QCOMPARE(c.read().body, "host=x;x-long=" + std::string(300, 'v') + ";");
+        QVERIFY(c.send(get("/headers")));
+        QCOMPARE(c.read().body, std::string("host=x;"));
+
+        // 204: neither content nor Content-Length, and the next response on the connection is
+        // still framed right.
+        QVERIFY(c.send(get("/nocontent") + get("/a")));
+        r = c.read();
+        QCOMPARE(r.status, 204);
+        QVERIFY(!r.header("content-length"));
+        r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, std::string("GET /a 0 127.0.0.1 plain"));
+
+        // A header value with CR LF would split the response: 500 instead, nothing of it sent,
+        // and the connection goes on.
+        QVERIFY(c.send(get("/split?user=eve%0D%0ASet-Cookie:%20admin=1%0D%0A%0D%0Ainjected")));
+        r = c.read();
+        QCOMPARE(r.status, 500);
+        QVERIFY(!r.header("set-cookie"));
+        QVERIFY(!r.header("x-user"));
+        QVERIFY(r.body.find("must not") == std::string::npos);
+        QVERIFY(c.send(get("/split?user=eve%0Aadmin")));
+        QCOMPARE(c.read().status, 500);
+        QVERIFY(c.send(get("/split?user=eve")));
+        r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("x-user"), std::optional<std::string>("eve"));
+
+        // The client asks to close: the response says so and the server closes.
+        QVERIFY(c.send(get("/a", "Connection: close\r\n")));
+        r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("connection"), std::optional<std::string>("close"));
+        QVERIFY(c.closedByPeer(5s));
     }
 
     void handlerErrorsAreMappedInOnePlace()
