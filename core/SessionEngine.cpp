@@ -569,8 +569,12 @@ void SessionEngine::removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, 
 {
     const IdHash hash = it->first;
     StoreMutation::RemoveSession remove{
-        hash, it->second.user, revoked,
-        expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), now()};
+        hash,
+        it->second.createdMs,
+        it->second.user,
+        revoked,
+        expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
+        now()};
     directoryRemove(it->second.user, it->second.clientIp, hash);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
@@ -886,8 +890,8 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
                 moved = std::move(it->second);
                 shard.sessions.erase(it);
                 ++shard.staleHeapEntries;
-                mutations.push_back(
-                    {StoreMutation::RemoveSession{oldHash, moved.user, true, oldExpiry, time}});
+                mutations.push_back({StoreMutation::RemoveSession{oldHash, moved.createdMs, moved.user, true,
+                                                                  oldExpiry, time}});
             }
         }
         if (result.error == SessionError::None) {
@@ -981,7 +985,7 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
                 slot.lastActivityMs = std::max(slot.lastActivityMs, time);
                 std::vector<StoreMutation> mutations;
                 mutations.push_back({StoreMutation::SetData{
-                    hash, slot.data, slot.lastActivityMs, slot.user,
+                    hash, slot.createdMs, slot.data, slot.lastActivityMs, slot.user,
                     expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)])}});
                 ticket = submit(std::move(mutations));
             }
@@ -1530,6 +1534,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
     struct Expired
     {
         IdHash hash;
+        TimeMs createdMs;
         Area area;
         std::string user;
         std::string clientIp;
@@ -1562,8 +1567,8 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
             directoryRemove(it->second.user, it->second.clientIp, entry.hash);
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
-            expired.push_back(
-                {entry.hash, it->second.area, std::move(it->second.user), std::move(it->second.clientIp)});
+            expired.push_back({entry.hash, it->second.createdMs, it->second.area, std::move(it->second.user),
+                               std::move(it->second.clientIp)});
             // Its heap entry was popped above, so unlike removeLocked() nothing stale is left behind.
             shard.sessions.erase(it);
         }
@@ -1584,7 +1589,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         e.clientIp = std::move(x.clientIp);
         e.idHash = x.hash.toHex();
         events.push_back(std::move(e));
-        mutations.push_back({StoreMutation::RemoveSession{x.hash, {}, false, time, time}});
+        mutations.push_back({StoreMutation::RemoveSession{x.hash, x.createdMs, {}, false, time, time}});
     }
     // Expiry removals are not acknowledged to anyone: submit without waiting. Should they be lost,
     // the sessions are still expired by time when loaded again.
@@ -1683,7 +1688,8 @@ std::size_t SessionEngine::flushTouches()
                 continue;
             it->second.touchDirty = false;
             touches.push_back(
-                {hash, it->second.lastActivityMs, m_shared ? it->second.user : std::string(),
+                {hash, it->second.createdMs, it->second.lastActivityMs,
+                 m_shared ? it->second.user : std::string(),
                  expiresAt(it->second, shard->rules[static_cast<std::size_t>(it->second.area)])});
         }
         shard->dirty.clear();
@@ -1865,7 +1871,8 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             Slot slot = slotOf(std::move(record));
             const TimeMs due = expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]);
             if (due <= time) { // expired while we were down: never revive
-                stale.push_back({StoreMutation::RemoveSession{record.hash, slot.user, false, due, time}});
+                stale.push_back(
+                    {StoreMutation::RemoveSession{record.hash, slot.createdMs, slot.user, false, due, time}});
                 m_counters.expired.fetch_add(1, std::memory_order_relaxed);
                 return;
             }

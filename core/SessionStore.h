@@ -26,9 +26,12 @@ struct StoreMutation
         TimeMs expiresAtMs = 0;
         std::optional<IdHash> rotatedFrom; // the identifier this one replaces (rotation)
     };
+    // createdMs is the session's creation time, part of its key in the embedded store (which keeps
+    // sessions in creation order); it never changes during a session's life.
     struct RemoveSession
     {
         IdHash hash;
+        TimeMs createdMs = 0;
         std::string user;
         // Ended by logout, rotation or an administrator (not by expiry): a shared store keeps a
         // tombstone until expiresAtMs so that no late write can bring the session back.
@@ -39,6 +42,7 @@ struct StoreMutation
     struct SetData
     {
         IdHash hash;
+        TimeMs createdMs = 0;
         std::string data;
         TimeMs lastActivityMs = 0;
         std::string user;
@@ -75,6 +79,7 @@ bool decodeAuthTabs(const std::string &text, std::vector<AuthTabRecord> &tabs);
 struct StoreTouch
 {
     IdHash hash;
+    TimeMs createdMs = 0; // see StoreMutation::RemoveSession
     TimeMs lastActivityMs = 0;
     std::string user;
     TimeMs expiresAtMs = 0;

@@ -63,10 +63,19 @@ public:
     static std::string integrityCheck(const std::string &path);
 
 private:
+    struct Statements;
+    struct TouchTimes
+    {
+        TimeMs createdMs = 0; // with the hash, the session's key
+        TimeMs lastActivityMs = 0;
+    };
+
     explicit SqliteStore(Options options, sqlite3 *db);
     void run();
+    // Creates the sessions table, or rewrites one of schema 1 in creation order; one transaction.
+    bool upgrade(std::string *error);
     bool writeBatch(std::vector<std::vector<StoreMutation>> &batch,
-                    std::unordered_map<IdHash, TimeMs, IdHashHasher> &touches);
+                    std::unordered_map<IdHash, TouchTimes, IdHashHasher> &touches);
     bool exec(const char *sql);
     // Why the store's directory refuses writes (strerror of a small write of our own), or "".
     std::string writeProbe() const;
@@ -75,14 +84,15 @@ private:
 
     Options m_options;
     sqlite3 *m_db = nullptr;
-    std::string m_writeError;           // the writer thread's last failure, with the system's reason
-    std::vector<StoreMutation> m_retry; // writer thread: removals whose batch failed
+    std::string m_writeError;                 // the writer thread's last failure, with the system's reason
+    std::vector<StoreMutation> m_retry;       // writer thread: removals whose batch failed
+    std::unique_ptr<Statements> m_statements; // writer thread
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
     std::condition_variable m_done;
     std::deque<std::vector<StoreMutation>> m_queue;
-    std::unordered_map<IdHash, TimeMs, IdHashHasher> m_touches;
+    std::unordered_map<IdHash, TouchTimes, IdHashHasher> m_touches;
     bool m_syncRequested = false;
     Ticket m_submitted = 0;
     Ticket m_completed = 0;                          // every ticket ≤ this has been attempted

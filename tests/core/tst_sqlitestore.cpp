@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <sqlite3.h>
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -29,6 +31,37 @@ QByteArray readAll(const QString &path)
 CreateParams params(const std::string &user, Area area = Area::Storefront, bool rememberMe = false)
 {
     return {user, area, rememberMe, "192.0.2.44", "Mozilla/5.0 (store test)"};
+}
+
+// Runs SQL on a store file the way an older Hourglass or a test fixture would; empty on success.
+std::string execSql(const QString &path, const std::string &sql)
+{
+    sqlite3 *db = nullptr;
+    std::string error;
+    if (sqlite3_open(path.toStdString().c_str(), &db) != SQLITE_OK) {
+        error = sqlite3_errmsg(db);
+    } else {
+        char *message = nullptr;
+        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK)
+            error = message ? message : "error";
+        sqlite3_free(message);
+    }
+    sqlite3_close(db);
+    return error;
+}
+
+std::string sqlValue(const QString &path, const std::string &query)
+{
+    sqlite3 *db = nullptr;
+    std::string value;
+    sqlite3_open_v2(path.toStdString().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt *stmt = nullptr;
+    if (sqlite3_prepare_v2(db, query.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        value = reinterpret_cast<const char *>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
 }
 
 } // namespace
@@ -412,6 +445,83 @@ private Q_SLOTS:
         QCOMPARE(reopened.engine->sessionCount(), kCreates);
         for (const std::string &token : tokens)
             QCOMPARE(reopened.engine->validate(token).error, SessionError::None);
+    }
+
+    // Schema 1 (Hourglass before the store kept sessions in creation order) keyed sessions by the
+    // ID hash alone. Opening such a file rewrites the table once, in one transaction, keeping
+    // every row; a failure leaves the file as it was.
+    void schemaOneStoresAreUpgradedInPlace()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        // Sessions made by this version, then the table rewritten in schema 1's layout: the IDs
+        // stay valid, so the upgraded store can be checked through the engine.
+        std::vector<std::string> tokens;
+        {
+            Instance i = open(path);
+            for (int n = 0; n < 2000; ++n) {
+                tokens.push_back(i.engine->create(params("user" + std::to_string(n))).token);
+                m_clock.advance(1);
+            }
+            QCOMPARE(i.engine->setData(tokens[1], "cart=3").error, SessionError::None);
+            close(i);
+        }
+        const std::string toSchemaOne = R"sql(
+            BEGIN;
+            CREATE TABLE old_sessions (
+                id_hash BLOB PRIMARY KEY, user TEXT NOT NULL, area INTEGER NOT NULL,
+                remember_me INTEGER NOT NULL, client_ip TEXT NOT NULL, user_agent TEXT NOT NULL,
+                created_ms INTEGER NOT NULL, auth_time_ms INTEGER NOT NULL,
+                last_activity_ms INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+            INSERT INTO old_sessions SELECT id_hash, user, area, remember_me, client_ip, user_agent,
+                created_ms, auth_time_ms, last_activity_ms, data FROM sessions;
+            DROP TABLE sessions;
+            ALTER TABLE old_sessions RENAME TO sessions;
+            UPDATE meta SET value = '1' WHERE key = 'schema_version';
+            COMMIT;)sql";
+        QCOMPARE(execSql(path, toSchemaOne), std::string());
+        const std::string keyOfCreated =
+            "SELECT pk FROM pragma_table_info('sessions') WHERE name = 'created_ms'";
+        QCOMPARE(sqlValue(path, keyOfCreated), std::string("0"));
+
+        // An upgrade that cannot be written (no file may grow past 64 KiB: room for SQLite's
+        // shared-memory index, not for the rewritten table — a full disk) is an error that says
+        // so, and the file is left as it was.
+        QVERIFY(!QFile::exists(path + QStringLiteral("-wal")) ||
+                QFileInfo(path + QStringLiteral("-wal")).size() == 0);
+        const QByteArray before = readAll(path);
+        {
+            test::FileSizeLimit full(64 * 1024);
+            QVERIFY(full.active());
+            std::string error;
+            SqliteStore::Options o;
+            o.path = path.toStdString();
+            QVERIFY(!SqliteStore::open(o, &error));
+            QVERIFY2(error.find("Cannot upgrade session store " + path.toStdString()) != std::string::npos,
+                     error.c_str());
+            QVERIFY2(error.find("not modified") != std::string::npos, error.c_str());
+        }
+        QCOMPARE(readAll(path), before);
+        QCOMPARE(sqlValue(path, "SELECT value FROM meta WHERE key = 'schema_version'"), std::string("1"));
+
+        // Opened normally: upgraded, nothing lost, and changes by creation time and hash land.
+        {
+            Instance i = open(path);
+            QCOMPARE(sqlValue(path, keyOfCreated), std::string("1"));
+            QCOMPARE(sqlValue(path, "SELECT value FROM meta WHERE key = 'schema_version'"), std::string("2"));
+            QCOMPARE(i.engine->sessionCount(), tokens.size());
+            for (const std::string &token : tokens)
+                QCOMPARE(i.engine->validate(token).error, SessionError::None);
+            QCOMPARE(i.engine->getData(tokens[1]).data, std::string("cart=3"));
+            QCOMPARE(i.engine->destroy(tokens[0]), SessionError::None);
+            QCOMPARE(i.engine->setData(tokens[2], "cart=9").error, SessionError::None);
+            close(i);
+        }
+        QCOMPARE(sqlValue(path, "SELECT count(*) FROM sessions"), std::to_string(tokens.size() - 1));
+        Instance reopened = open(path);
+        QCOMPARE(reopened.engine->validate(tokens[0]).error, SessionError::Unknown);
+        QCOMPARE(reopened.engine->getData(tokens[2]).data, std::string("cart=9"));
+        QCOMPARE(reopened.engine->sessionCount(), tokens.size() - 1);
     }
 
     void notADatabaseIsReportedAndLeftAlone()
