@@ -1,7 +1,10 @@
 #include "EventLog.h"
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace hourglass {
 
@@ -26,6 +29,7 @@ EventLog::~EventLog()
     }
     m_wake.notify_all();
     m_thread.join();
+    closeFile();
 }
 
 std::filesystem::path EventLog::currentFile() const
@@ -44,6 +48,10 @@ void EventLog::append(const SessionEvent &event)
         }
         m_queue.push_back(std::move(line));
         ++m_enqueued;
+        // The writer needs waking only to start a batch, or to end one that grew large; events
+        // arriving while it gathers are taken with the batch.
+        if (m_queue.size() != 1 && m_queue.size() != kGatherLimit)
+            return;
     }
     m_wake.notify_one();
 }
@@ -52,7 +60,10 @@ void EventLog::flush()
 {
     std::unique_lock lock(m_mutex);
     const std::uint64_t target = m_enqueued;
+    ++m_flushing;
+    m_wake.notify_one();
     m_drained.wait(lock, [&] { return m_written >= target; });
+    --m_flushing;
 }
 
 std::uint64_t EventLog::droppedEvents() const
@@ -77,6 +88,10 @@ void EventLog::run()
             m_wake.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
             if (m_queue.empty() && m_stopping)
                 return;
+            // Let a burst gather: one write per interval under load instead of one wake-up and
+            // one write per event. A flush, a large batch or shutdown ends the wait.
+            m_wake.wait_for(lock, m_options.gatherInterval,
+                            [&] { return m_stopping || m_flushing > 0 || m_queue.size() >= kGatherLimit; });
             batch.swap(m_queue);
             if (m_dropped > m_droppedReported) {
                 droppedNow = m_dropped - m_droppedReported;
@@ -102,28 +117,59 @@ void EventLog::writeBatch(const std::vector<std::string> &lines)
     for (const std::string &line : lines) {
         if (m_fileSize + buffer.size() + line.size() > m_options.maxFileBytes &&
             m_fileSize + buffer.size() > 0) {
-            std::ofstream out(currentFile(), std::ios::app | std::ios::binary);
-            out << buffer;
+            writeOut(buffer);
             buffer.clear();
             rotate();
         }
         buffer += line;
     }
-    if (buffer.empty())
-        return;
-    std::ofstream out(currentFile(), std::ios::app | std::ios::binary);
-    out << buffer;
-    out.flush();
-    if (!out) {
-        std::lock_guard lock(m_mutex);
-        m_lastError = "cannot write " + currentFile().string();
-        return;
+    if (!buffer.empty())
+        writeOut(buffer);
+}
+
+void EventLog::writeOut(const std::string &bytes)
+{
+    // The file stays open between batches; it is opened again at least once a second, so a log
+    // moved away by someone else is followed by a new file soon.
+    const auto now = std::chrono::steady_clock::now();
+    if (m_fd >= 0 && now - m_opened >= std::chrono::seconds(1))
+        closeFile();
+    int error = 0;
+    if (m_fd < 0) {
+        m_fd = ::open(currentFile().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        m_opened = now;
+        if (m_fd < 0)
+            error = errno;
     }
-    m_fileSize += buffer.size();
+    std::size_t done = 0;
+    while (m_fd >= 0 && done < bytes.size()) {
+        const ssize_t n = ::write(m_fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            error = n < 0 ? errno : EIO;
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    m_fileSize += done;
+    if (done < bytes.size()) {
+        closeFile();
+        std::lock_guard lock(m_mutex);
+        m_lastError = "cannot write " + currentFile().string() + ": " + std::strerror(error);
+    }
+}
+
+void EventLog::closeFile()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
 }
 
 void EventLog::rotate()
 {
+    closeFile();
     std::error_code ec;
     const auto numbered = [&](int n) {
         return m_options.directory / (m_options.fileName + "." + std::to_string(n));

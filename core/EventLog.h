@@ -2,6 +2,7 @@
 
 #include "SessionEvent.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -26,6 +27,8 @@ public:
         std::uint64_t maxFileBytes = 10 * 1024 * 1024;
         int keepFiles = 5;
         std::size_t maxQueuedEvents = 100000;
+        // How long the writer lets events gather before writing them; a flush does not wait.
+        std::chrono::milliseconds gatherInterval{20};
     };
 
     explicit EventLog(Options options);
@@ -44,7 +47,11 @@ public:
 private:
     void run();
     void writeBatch(const std::vector<std::string> &lines);
+    void writeOut(const std::string &bytes); // to the current file, opening it when needed
+    void closeFile();
     void rotate();
+
+    static constexpr std::size_t kGatherLimit = 4096; // a batch this large is written at once
 
     Options m_options;
     mutable std::mutex m_mutex;
@@ -57,7 +64,11 @@ private:
     std::uint64_t m_droppedReported = 0;
     std::string m_lastError;
     bool m_stopping = false;
+    int m_flushing = 0; // threads waiting in flush()
+    // Writer thread only:
     std::uint64_t m_fileSize = 0;
+    int m_fd = -1;
+    std::chrono::steady_clock::time_point m_opened;
     std::thread m_thread;
 };
 

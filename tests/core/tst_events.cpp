@@ -1,5 +1,6 @@
 #include "EventHub.h"
 #include "EventLog.h"
+#include "FileSizeLimit.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -88,6 +89,54 @@ private Q_SLOTS:
             QVERIFY(std::filesystem::file_size(o.directory / file) <= o.maxFileBytes);
         for (const std::string &l : current)
             QVERIFY(l.rfind("{\"seq\":", 0) == 0);
+    }
+
+    // The writer gathers events for a moment instead of waking for each: a burst still arrives
+    // whole, in order, without anyone calling flush(); the file is the owner's only.
+    void logWritesBurstsWithoutFlush()
+    {
+        QTemporaryDir dir;
+        EventLog::Options o;
+        o.directory = dir.path().toStdString();
+        EventLog log(o);
+        constexpr int kEvents = 10000; // more than one gathered batch
+        for (int i = 0; i < kEvents; ++i)
+            log.append(sample(EventType::Created, std::to_string(i)));
+        std::vector<std::string> written;
+        QTRY_VERIFY_WITH_TIMEOUT((written = lines(o.directory / o.fileName)).size() == std::size_t(kEvents),
+                                 10000);
+        for (int i = 0; i < kEvents; ++i)
+            QVERIFY(written[std::size_t(i)].find("\"detail\":\"" + std::to_string(i) + "\"") !=
+                    std::string::npos);
+        QCOMPARE(std::filesystem::status(o.directory / o.fileName).permissions() &
+                     std::filesystem::perms::all,
+                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        QVERIFY(log.lastError().empty());
+    }
+
+    // A write that fails (here: the file may not grow, as on a full disk) is reported with the
+    // system's reason, and the log writes again once it can.
+    void logReportsWriteErrorsAndRecovers()
+    {
+        QTemporaryDir dir;
+        EventLog::Options o;
+        o.directory = dir.path().toStdString();
+        EventLog log(o);
+        log.append(sample(EventType::Created, "before"));
+        log.flush();
+        {
+            test::FileSizeLimit full(1);
+            QVERIFY(full.active());
+            log.append(sample(EventType::Created, "refused"));
+            log.flush();
+        }
+        QVERIFY2(log.lastError().find("File too large") != std::string::npos, log.lastError().c_str());
+        log.append(sample(EventType::Created, "after"));
+        log.flush();
+        const auto written = lines(o.directory / o.fileName);
+        QCOMPARE(written.size(), std::size_t(2));
+        QVERIFY(written[0].find("before") != std::string::npos);
+        QVERIFY(written[1].find("after") != std::string::npos);
     }
 
     void logAppendsAcrossRestarts()
