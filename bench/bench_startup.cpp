@@ -52,7 +52,7 @@ std::string prepare(const fs::path &dir, std::size_t n)
         std::fprintf(stderr, "%s\n", error.c_str());
         std::exit(1);
     }
-    OpenSslRandom random;
+    OpenSslRandom &random = OpenSslRandom::instance();
     const TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();

@@ -14,12 +14,16 @@ public:
     [[nodiscard]] virtual bool fill(std::uint8_t *out, std::size_t size) = 0;
 };
 
-// OpenSSL's CSPRNG (RAND_bytes), seeded from the operating system.
+// OpenSSL's CSPRNG (RAND_bytes), seeded from the operating system, drawn in blocks per thread
+// (see RandomSource.cpp); a forked child draws afresh.
 class OpenSslRandom final : public RandomSource
 {
 public:
     [[nodiscard]] bool fill(std::uint8_t *out, std::size_t size) override;
     static OpenSslRandom &instance();
+
+private:
+    OpenSslRandom();
 };
 
 } // namespace hourglass

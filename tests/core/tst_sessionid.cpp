@@ -4,7 +4,13 @@
 
 #include <QTest>
 
+#include <cstring>
+#include <mutex>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 #include <unordered_set>
+#include <vector>
 
 using namespace hourglass;
 
@@ -33,6 +39,61 @@ private Q_SLOTS:
             QVERIFY(token.has_value());
             QVERIFY(seen.insert(token->text()).second);
         }
+    }
+
+    // OpenSslRandom hands out blocks drawn per thread: bytes never repeat across threads, odd
+    // sizes and sizes larger than a block; a forked child does not get the parent's next bytes.
+    void openSslRandomNeverHandsOutBytesTwice()
+    {
+        OpenSslRandom &random = OpenSslRandom::instance();
+        std::mutex mutex;
+        std::unordered_set<std::string> seen;
+        bool unique = true;
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                std::vector<std::string> mine;
+                for (int i = 0; i < 20000; ++i) {
+                    std::string bytes(std::size_t(16 + (i + t) % 17), '\0'); // 16..32 bytes
+                    if (!random.fill(reinterpret_cast<std::uint8_t *>(bytes.data()), bytes.size()))
+                        bytes.clear();
+                    mine.push_back(bytes.substr(0, 16)); // 128 bits: a repeat means bytes reused
+                }
+                std::lock_guard lock(mutex);
+                for (auto &b : mine)
+                    unique = unique && b.size() == 16 && seen.insert(std::move(b)).second;
+            });
+        }
+        for (auto &t : threads)
+            t.join();
+        QVERIFY(unique);
+        std::string large(100000, '\0');
+        QVERIFY(random.fill(reinterpret_cast<std::uint8_t *>(large.data()), large.size()));
+        QVERIFY(seen.insert(large.substr(0, 16)).second);
+        QVERIFY(large.find(std::string(64, '\0')) == std::string::npos);
+
+        std::uint8_t first[32];
+        QVERIFY(random.fill(first, sizeof first)); // this thread now holds the rest of a block
+        int fds[2];
+        QCOMPARE(::pipe(fds), 0);
+        const pid_t child = ::fork();
+        if (child == 0) {
+            std::uint8_t drawn[32] = {};
+            const bool ok = random.fill(drawn, sizeof drawn);
+            const ssize_t written = ok ? ::write(fds[1], drawn, sizeof drawn) : 0;
+            ::_exit(written == ssize_t(sizeof drawn) ? 0 : 1);
+        }
+        QVERIFY(child > 0);
+        ::close(fds[1]);
+        std::uint8_t parent[32];
+        QVERIFY(random.fill(parent, sizeof parent));
+        std::uint8_t fromChild[32] = {};
+        QCOMPARE(::read(fds[0], fromChild, sizeof fromChild), ssize_t(sizeof fromChild));
+        ::close(fds[0]);
+        int status = 0;
+        QCOMPARE(::waitpid(child, &status, 0), child);
+        QVERIFY(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        QVERIFY(std::memcmp(parent, fromChild, sizeof parent) != 0);
     }
 
     void failingRandomIssuesNothing()
