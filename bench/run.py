@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,24 @@ def wrk(url, script, args, connections, seconds, server_pids):
 def median_run(runs):
     """The run with the median rate (its latency and CPU figures belong to that same run)."""
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+
+
+def paired_ratio(runs, reference):
+    """Median and range of the per-round ratios runs[i] / reference[i].
+
+    Each round runs every subject back to back, so a ratio within a round compares runs seconds
+    apart; the host's drift between rounds (tens of per cent here) cancels out of it, which it
+    does not in the ratio of two separately taken medians."""
+    ratios = sorted(r["rps"] / ref["rps"] for r, ref in zip(runs, reference))
+    return statistics.median(ratios), ratios[0], ratios[-1]
+
+
+def ratio_text(runs, reference, name):
+    if runs is reference:
+        return f"reference ({name})"
+    mid, low, high = paired_ratio(runs, reference)
+    spread = f" ({low:.2f}–{high:.2f})" if low != high else ""
+    return f"{mid:.2f}x {name}{spread}"
 
 
 def parse_latency(text):
@@ -262,7 +281,8 @@ def main():
             )
             for c in (32, 256):
                 # Rounds alternate the subjects so that drift of this machine's speed (other guests on
-                # the host) falls on all of them; each figure is the median of its rounds.
+                # the host) falls on all of them: rates are the median run, ratios the median of the
+                # per-round ratios (see paired_ratio).
                 runs = {key: [] for key, *_ in subjects}
                 for r in range(args.rounds):
                     log(f"wrk validate, {c} connections, round {r + 1}/{args.rounds}")
@@ -270,24 +290,34 @@ def main():
                     for key, _, url, wrk_args, server in order:
                         runs[key].append(wrk(url, validate, wrk_args, c, args.seconds, server.pids()))
                 med = {key: median_run(v) for key, v in runs.items()}
-                http_results[c] = {"median": med, "rounds": runs}
-                n, e = med["nginx"], med["express"]
+                http_results[c] = {"median": med, "rounds": runs,
+                                   "paired": {key: {"nginx": paired_ratio(runs[key], runs["nginx"]),
+                                                    "express": paired_ratio(runs[key], runs["express"])}
+                                              for key in runs}}
                 for key, label, *_ in subjects:
                     r = med[key]
                     rows.append((f"HTTP validate+touch, {c} conn.", label, f"{r['rps']:,.0f}/s",
                                  f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
                                  + (f" (socket errors: {r['socket_errors']})" if r["socket_errors"] else ""),
                                  f"{r['cpu_us']:.1f} µs CPU/req",
-                                 f"{r['rps'] / n['rps']:.2f}x nginx, {r['rps'] / e['rps']:.1f}x express"))
-            log("wrk create, 32 connections")
-            hc = wrk(f"http://127.0.0.1:{hg.port}/v1/sessions", create, [], 32, args.seconds, hg.pids())
-            ec = wrk(f"http://127.0.0.1:{ex.port}/sessions", create, [], 32, args.seconds, ex.pids())
-            http_results["create"] = {"hourglass": hc, "express": ec}
-            for label, r in (("Hourglass POST /v1/sessions (durable)", hc),
-                             ("express-session POST /sessions (memory)", ec)):
+                                 ratio_text(runs[key], runs["nginx"], "nginx") + ", "
+                                 + ratio_text(runs[key], runs["express"], "express")))
+            # Creation alternates too; every Hourglass round adds its sessions to the same store.
+            creates = {"hourglass": [], "express": []}
+            for r in range(args.rounds):
+                log(f"wrk create, 32 connections, round {r + 1}/{args.rounds}")
+                order = (("hourglass", hg, "/v1/sessions"), ("express", ex, "/sessions"))
+                for key, server, path in (order if r % 2 == 0 else tuple(reversed(order))):
+                    creates[key].append(wrk(f"http://127.0.0.1:{server.port}{path}", create, [], 32, args.seconds,
+                                            server.pids()))
+            hc, ec = median_run(creates["hourglass"]), median_run(creates["express"])
+            http_results["create"] = {"hourglass": hc, "express": ec, "rounds": creates,
+                                      "paired": paired_ratio(creates["hourglass"], creates["express"])}
+            for key, label, r in (("hourglass", "Hourglass POST /v1/sessions (durable)", hc),
+                                  ("express", "express-session POST /sessions (memory)", ec)):
                 rows.append(("HTTP create, 32 conn.", label, f"{r['rps']:,.0f}/s",
                              f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms", f"{r['cpu_us']:.1f} µs CPU/req",
-                             f"{r['rps'] / ec['rps']:.1f}x express"))
+                             ratio_text(creates[key], creates["express"], "express")))
             results["http"] = http_results
             for s in servers:
                 s.stop()
