@@ -333,7 +333,7 @@ SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
             slot.createdMs,
             slot.authTimeMs,
             slot.lastActivityMs,
-            slot.data};
+            slot.data.text()};
 }
 
 void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
@@ -985,7 +985,7 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
                 slot.lastActivityMs = std::max(slot.lastActivityMs, time);
                 std::vector<StoreMutation> mutations;
                 mutations.push_back({StoreMutation::SetData{
-                    hash, slot.createdMs, slot.data, slot.lastActivityMs, slot.user,
+                    hash, slot.createdMs, slot.data.text(), slot.lastActivityMs, slot.user,
                     expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)])}});
                 ticket = submit(std::move(mutations));
             }
@@ -1027,7 +1027,7 @@ GetDataResult SessionEngine::getData(std::string_view tokenText)
     } else if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= now()) {
         result.error = SessionError::Expired;
     } else {
-        result.data = it->second.data;
+        result.data = it->second.data.text();
         result.info = infoOf(hash, it->second, shard);
     }
     if (result.error != SessionError::None)
