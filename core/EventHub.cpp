@@ -18,28 +18,34 @@ void EventHub::publish(std::vector<SessionEvent> &events)
     if (events.empty())
         return;
     std::lock_guard delivery(m_deliveryMutex);
-    std::vector<std::pair<int, Subscriber>> subscribers;
+    std::shared_ptr<const Subscribers> subscribers;
     {
         std::lock_guard lock(m_mutex);
-        for (SessionEvent &event : events) {
-            event.sequence = ++m_sequence;
-            m_recent.push_back(event);
-            if (m_recent.size() > m_capacity)
-                m_recent.pop_front();
-        }
         subscribers = m_subscribers;
     }
-    for (const SessionEvent &event : events) {
-        for (const auto &[id, subscriber] : subscribers)
+    // Sequence numbers are only touched under the delivery lock, which publishers hold in turn.
+    for (SessionEvent &event : events) {
+        event.sequence = ++m_sequence;
+        for (const auto &[id, subscriber] : *subscribers)
             subscriber(event);
     }
+    // Kept once delivered: the events are moved, not copied, into the recent ones.
+    std::lock_guard lock(m_mutex);
+    for (SessionEvent &event : events) {
+        m_recent.push_back(std::move(event));
+        if (m_recent.size() > m_capacity)
+            m_recent.pop_front();
+    }
+    m_lastKept = m_recent.back().sequence;
 }
 
 int EventHub::subscribe(Subscriber subscriber)
 {
     std::lock_guard lock(m_mutex);
     const int id = m_nextSubscriberId++;
-    m_subscribers.emplace_back(id, std::move(subscriber));
+    auto next = std::make_shared<Subscribers>(*m_subscribers);
+    next->emplace_back(id, std::move(subscriber));
+    m_subscribers = std::move(next);
     return id;
 }
 
@@ -47,7 +53,9 @@ void EventHub::unsubscribe(int id)
 {
     std::lock_guard delivery(m_deliveryMutex); // no delivery to id is in progress after this returns
     std::lock_guard lock(m_mutex);
-    std::erase_if(m_subscribers, [id](const auto &entry) { return entry.first == id; });
+    auto next = std::make_shared<Subscribers>(*m_subscribers);
+    std::erase_if(*next, [id](const auto &entry) { return entry.first == id; });
+    m_subscribers = std::move(next);
 }
 
 std::vector<SessionEvent> EventHub::since(std::uint64_t afterSequence, std::size_t limit) const
@@ -71,7 +79,7 @@ std::vector<SessionEvent> EventHub::recent(std::size_t limit) const
 std::uint64_t EventHub::lastSequence() const
 {
     std::lock_guard lock(m_mutex);
-    return m_sequence;
+    return m_lastKept;
 }
 
 } // namespace hourglass
