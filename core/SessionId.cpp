@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <memory>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -79,11 +78,6 @@ std::optional<IdHash> IdHash::fromHex(std::string_view hex)
         bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
     }
     return IdHash(bytes);
-}
-
-bool IdHash::operator==(const IdHash &other) const
-{
-    return CRYPTO_memcmp(m_bytes.data(), other.m_bytes.data(), kSize) == 0;
 }
 
 IdHash sha256(std::string_view data)

@@ -156,9 +156,13 @@ private Q_SLOTS:
     {
         IdHash a = sha256("x");
         auto bytes = a.bytes();
-        bytes[31] ^= 1;
-        QVERIFY(!(a == IdHash(bytes)));
-        bytes[31] ^= 1;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            for (const std::uint8_t bit : {0x01, 0x80}) {
+                bytes[i] ^= bit;
+                QVERIFY2(!(a == IdHash(bytes)), qPrintable(QString::number(i)));
+                bytes[i] ^= bit;
+            }
+        }
         QVERIFY(a == IdHash(bytes));
     }
 
