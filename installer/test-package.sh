@@ -69,7 +69,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$hg/v1/session" -H "Authorization
 echo "created and validated session for pkg-test over $hg"
 # The packaged default policy seeded the data directory; events went to /var/log/hourglass.
 [[ -f /var/lib/hourglass/hourglass.json ]] || fail "data directory not seeded from /etc/hourglass"
-[[ -s /var/log/hourglass/hourglass-events.log ]] || fail "no event log in /var/log/hourglass"
+# The event log is written by its own thread, which lets events gather for up to 20 ms: wait
+# (bounded) for this session's creation to be in it.
+events=/var/log/hourglass/hourglass-events.log
+for _ in $(seq 50); do grep -qs '"user":"pkg-test"' "$events" && break; sleep 0.1; done
+grep -qs '"user":"pkg-test"' "$events" || fail "the creation of pkg-test is not in $events"
+[[ $(stat -c %a "$events") == 600 ]] || fail "$events is not 0600"
 [[ $(stat -c %a /var/lib/hourglass/admin.token) == 600 ]] || fail "admin.token is not 0600"
 # SIGTERM to the service itself (as systemd sends it), not to runuser.
 pkill -TERM -u hourglass -x hourglassd
