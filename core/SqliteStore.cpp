@@ -116,9 +116,9 @@ std::optional<IdHash> hashFromBlob(const std::string &blob)
 struct SqliteStore::Statements
 {
     explicit Statements(sqlite3 *db)
-        : putSession(db, "INSERT OR REPLACE INTO sessions(created_ms, id_hash, user, area, remember_me, "
-                         "client_ip, user_agent, auth_time_ms, last_activity_ms, data) "
-                         "VALUES(?,?,?,?,?,?,?,?,?,?)"),
+        : putSession(db, (std::string("INSERT OR REPLACE INTO sessions(") + kSessionsColumnNames +
+                          ") VALUES(?,?,?,?,?,?,?,?,?,?)")
+                             .c_str()),
           removeSession(db, "DELETE FROM sessions WHERE created_ms = ? AND id_hash = ?"),
           setData(db, "UPDATE sessions SET data = ?, last_activity_ms = max(last_activity_ms, ?) "
                       "WHERE created_ms = ? AND id_hash = ?"),
@@ -325,11 +325,8 @@ void SqliteStore::whenDurable(Ticket ticket, std::function<void(bool durable)> d
 void SqliteStore::submitTouches(std::vector<StoreTouch> touches)
 {
     std::lock_guard lock(m_mutex);
-    for (const StoreTouch &touch : touches) {
-        TouchTimes &times = m_touches[touch.hash];
-        times.createdMs = touch.createdMs;
-        times.lastActivityMs = std::max(times.lastActivityMs, touch.lastActivityMs);
-    }
+    for (const StoreTouch &touch : touches)
+        m_touches[touch.hash].keepLater({touch.createdMs, touch.lastActivityMs});
 }
 
 bool SqliteStore::sync()
@@ -435,11 +432,8 @@ void SqliteStore::run()
                         m_failed.erase(m_failed.begin(), m_failed.begin() + 2048);
                 }
                 // Touches are merged back so that a later batch retries them.
-                for (const auto &[hash, times] : touches) {
-                    TouchTimes &slot = m_touches[hash];
-                    slot.createdMs = times.createdMs;
-                    slot.lastActivityMs = std::max(slot.lastActivityMs, times.lastActivityMs);
-                }
+                for (const auto &[hash, times] : touches)
+                    m_touches[hash].keepLater(times);
             }
             m_completed = std::max(m_completed, last);
             for (auto it = m_waiters.begin(); it != m_waiters.end();) {

@@ -2,6 +2,7 @@
 
 #include "SessionStore.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -68,6 +69,13 @@ private:
     {
         TimeMs createdMs = 0; // with the hash, the session's key
         TimeMs lastActivityMs = 0;
+
+        // Merges a touch of the same session: the later activity wins.
+        void keepLater(const TouchTimes &other)
+        {
+            createdMs = other.createdMs;
+            lastActivityMs = std::max(lastActivityMs, other.lastActivityMs);
+        }
     };
 
     explicit SqliteStore(Options options, sqlite3 *db);

@@ -63,14 +63,6 @@ std::string_view view(beast::string_view text)
     return {text.data(), text.size()};
 }
 
-bool equalsIgnoringCase(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 bool isTokenChar(unsigned char c)
 {
     // RFC 9110 §5.6.2 tchar
@@ -80,9 +72,9 @@ bool isTokenChar(unsigned char c)
 // Header fields the server writes itself; a handler's own value for one of them is not sent.
 bool serverOwned(std::string_view name)
 {
-    for (const std::string_view owned :
+    for (const beast::string_view owned :
          {"cache-control", "connection", "content-length", "transfer-encoding"}) {
-        if (equalsIgnoringCase(name, owned))
+        if (beast::iequals(beast::string_view(name.data(), name.size()), owned))
             return true;
     }
     return false;
