@@ -160,16 +160,19 @@ def start_hourglass(build, work):
             raise RuntimeError("hourglassd did not start")
         time.sleep(0.05)
     with open(os.path.join(data, "service.json")) as f:
-        s.port = int(json.load(f)["url"].rsplit(":", 1)[1])
+        described = json.load(f)
+    s.port = int(described["url"].rsplit(":", 1)[1])
+    s.io_threads = int(described["io_threads"])
     return s
 
 
-def start_nginx(work):
+def start_nginx(work, workers):
     port = free_port()
     d = os.path.join(work, "nginx")
     os.makedirs(d)
     with open(os.path.join(HERE, "http", "nginx.conf")) as f:
         conf = f.read().replace("__PORT__", str(port)).replace("__DIR__", d)
+        conf = conf.replace("__WORKERS__", str(workers))
     path = os.path.join(d, "nginx.conf")
     with open(path, "w") as f:
         f.write(conf)
@@ -251,7 +254,7 @@ def main():
         if "http" in only:
             hg = start_hourglass(args.build, work)
             servers.append(hg)
-            ngx = start_nginx(work)
+            ngx = start_nginx(work, hg.io_threads)
             servers.append(ngx)
             ex = start_express()
             servers.append(ex)

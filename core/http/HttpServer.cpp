@@ -23,6 +23,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sched.h>
 #include <thread>
 #include <unordered_map>
 
@@ -529,6 +530,16 @@ void HttpServer::Impl::accept()
     });
 }
 
+int HttpServer::defaultIoThreads()
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (cpus <= 0)
+        cpus = int(std::thread::hardware_concurrency());
+    return std::clamp(cpus / 2, 1, 16);
+}
+
 HttpServer::HttpServer(Options options, RequestHandler &handler, Observer observer)
     : m_impl(std::make_unique<Impl>(std::move(options), handler, std::move(observer)))
 {}
@@ -632,6 +643,11 @@ std::string HttpServer::url() const
     const bool v6 = m_impl->options.bindAddress.find(':') != std::string::npos;
     return std::string(tls() ? "https" : "http") + "://" + (v6 ? "[" : "") + m_impl->options.bindAddress +
            (v6 ? "]" : "") + ":" + std::to_string(port());
+}
+
+int HttpServer::ioThreads() const
+{
+    return int(m_impl->contexts.size());
 }
 
 std::size_t HttpServer::openConnections() const

@@ -227,6 +227,7 @@ bool SessionService::start(QString *error)
     QJsonObject info;
     info.insert(QStringLiteral("url"), QString::fromStdString(m_server->url()));
     info.insert(QStringLiteral("pid"), qint64(::getpid()));
+    info.insert(QStringLiteral("io_threads"), m_server->ioThreads());
     const QByteArray bytes = QJsonDocument(info).toJson(QJsonDocument::Compact);
     std::string writeError;
     AtomicFile::write(serviceFile(m_runtime).toStdString(),

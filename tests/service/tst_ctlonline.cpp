@@ -1,6 +1,7 @@
 // hourglass-ctl against a running hourglassd: the CLI finds the service through service.json and
 // admin.token and administers it over the admin API; the changes are live at once.
 
+#include "HttpServer.h"
 #include "RawHttp.h"
 #include "SessionId.h"
 
@@ -64,9 +65,11 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(m_dir.filePath(QStringLiteral("service.json"))), 15000);
         QFile info(m_dir.filePath(QStringLiteral("service.json")));
         QVERIFY(info.open(QIODevice::ReadOnly));
-        const QUrl url(
-            QJsonDocument::fromJson(info.readAll()).object().value(QStringLiteral("url")).toString());
+        const QJsonObject described = QJsonDocument::fromJson(info.readAll()).object();
+        const QUrl url(described.value(QStringLiteral("url")).toString());
         QCOMPARE(url.host(), QStringLiteral("127.0.0.1")); // loopback by default
+        // The daemon says how many I/O threads it runs (bench/run gives nginx as many workers).
+        QCOMPARE(described.value(QStringLiteral("io_threads")).toInt(), http::HttpServer::defaultIoThreads());
         m_port = std::uint16_t(url.port());
     }
 

@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <sched.h>
 #include <thread>
 
 using namespace hourglass;
@@ -160,6 +162,48 @@ private Q_SLOTS:
         QCOMPARE(r1.header("cache-control"), std::optional<std::string>("no-store"));
         QVERIFY(c.send("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
         QCOMPARE(c.read().body, std::string("POST /c 5 127.0.0.1 plain")); // blocking pool path
+    }
+
+    void ioThreadsDefaultToHalfTheCpusThisProcessMayUse()
+    {
+        cpu_set_t all;
+        CPU_ZERO(&all);
+        QCOMPARE(sched_getaffinity(0, sizeof(all), &all), 0);
+        const int cpus = CPU_COUNT(&all);
+        QCOMPARE(HttpServer::defaultIoThreads(), std::clamp(cpus / 2, 1, 16));
+        // Confined to one CPU (on a thread of its own, so that the test's thread keeps them all):
+        // one I/O thread, never zero.
+        int confined = 0;
+        std::thread([&] {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+                if (CPU_ISSET(cpu, &all)) {
+                    CPU_SET(cpu, &one);
+                    break;
+                }
+            }
+            if (sched_setaffinity(0, sizeof(one), &one) == 0)
+                confined = HttpServer::defaultIoThreads();
+        }).join();
+        QCOMPARE(confined, 1);
+
+        QCOMPARE(server()->ioThreads(), HttpServer::defaultIoThreads());
+        HttpServer::Options o;
+        o.ioThreads = 3;
+        HttpServer three(o, m_handler);
+        std::string error;
+        QVERIFY2(three.start(&error), error.c_str());
+        QCOMPARE(three.ioThreads(), 3);
+        // Connections are spread over the threads; each is answered.
+        std::vector<std::unique_ptr<RawConnection>> connections;
+        for (int i = 0; i < 6; ++i) {
+            connections.push_back(std::make_unique<RawConnection>(three.port()));
+            QVERIFY(connections.back()->send(get("/t" + std::to_string(i))));
+        }
+        for (int i = 0; i < 6; ++i)
+            QCOMPARE(connections[std::size_t(i)]->read().body,
+                     "GET /t" + std::to_string(i) + " 0 127.0.0.1 plain");
     }
 
     void responsesAreFramedByTheServer()
