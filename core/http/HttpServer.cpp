@@ -16,10 +16,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <condition_variable>
-#include <cstring>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -64,10 +62,27 @@ std::string_view view(beast::string_view text)
     return {text.data(), text.size()};
 }
 
+// RFC 9110 §5.6.2 tchar, as a table: checked for every byte of every response header name.
+constexpr std::array<bool, 256> kTokenChars = [] {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c)
+        table[std::size_t(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        table[std::size_t(c)] = table[std::size_t(c - 'a' + 'A')] = true;
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
 bool isTokenChar(unsigned char c)
 {
-    // RFC 9110 §5.6.2 tchar
-    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    return kTokenChars[c];
+}
+
+// ASCII only, whatever the locale: header names are ASCII tokens.
+char asciiLower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
 }
 
 // Header fields the server writes itself; a handler's own value for one of them is not sent.
@@ -366,7 +381,7 @@ private:
             auto &[name, value] = request.headers[count++];
             name.assign(view(field.name_string()));
             for (char &c : name)
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                c = asciiLower(c);
             value.assign(view(field.value()));
         }
         request.headers.resize(count);

@@ -46,6 +46,11 @@ public:
             r.body = "must not be sent";
             return r;
         }
+        if (request.path() == "/named") { // a header whose name the client chooses
+            r.addHeader(request.queryValue("name").value_or(""), "v");
+            r.body = "named";
+            return r;
+        }
         if (request.path() == "/nocontent") {
             r.status = 204;
             r.body = "must not be sent";
@@ -247,6 +252,18 @@ private Q_SLOTS:
         r = c.read();
         QCOMPARE(r.status, 200);
         QCOMPARE(r.header("x-user"), std::optional<std::string>("eve"));
+
+        // Header names must be tokens (RFC 9110 tchar): anything else is a 500 as well.
+        for (const char *bad : {"X%20Bad", "X:Y", "X%7BY", "X%C3%A9", "X%00", "X%22", "X(", "X%2C", ""}) {
+            QVERIFY(c.send(get(std::string("/named?name=") + bad)));
+            r = c.read();
+            QVERIFY2(r.status == 500, bad);
+            QVERIFY(r.body.find("named") == std::string::npos);
+        }
+        QVERIFY(c.send(get("/named?name=X-Ok_1.%7E!%23$%25%26'*%2B%5E%60%7C")));
+        r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("x-ok_1.~!#$%&'*+^`|"), std::optional<std::string>("v"));
 
         // The client asks to close: the response says so and the server closes.
         QVERIFY(c.send(get("/a", "Connection: close\r\n")));
