@@ -257,7 +257,7 @@ public:
         const SessionPage page = rt->engine().list(query);
         printSessionHeader();
         for (const SessionInfo &s : page.rows)
-            printSession(q(s.hash.toHex()), q(s.user), q(std::string(areaName(s.area))), q(s.clientIp),
+            printSession(q(s.hash.toHex()), q(std::string(textOf(s.user))), q(std::string(areaName(s.area))), q(s.clientIp),
                          s.createdMs, s.lastActivityMs, s.expiresAtMs);
         out(QStringLiteral("%1 of %2 sessions").arg(page.rows.size()).arg(page.total));
         return Ok;

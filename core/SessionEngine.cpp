@@ -126,12 +126,13 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
         update(it->second);
         return;
     }
-    Slot slot = slotOf(std::move(record));
+    SharedText user = userName(record.user);
+    Slot slot = slotOf(std::move(record), std::move(user));
     auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
     heapPush(shard,
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
-    m_byUser[it->second.user].push_back({record.hash, it->second.createdMs, it->second.area});
+    userEntries(it->second.user).push_back({record.hash, it->second.createdMs, it->second.area});
     ++m_byIp[it->second.clientIp];
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -149,7 +150,7 @@ void SessionEngine::cacheDrop(const IdHash &hash)
     auto it = shard.sessions.find(hash);
     if (it == shard.sessions.end())
         return;
-    directoryRemove(it->second.user, it->second.clientIp, hash);
+    directoryRemove(textOf(it->second.user), it->second.clientIp, hash);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
@@ -165,7 +166,7 @@ SessionError SessionEngine::syncSession(const IdHash &hash, bool touch)
         Shard &shard = shardFor(hash);
         std::lock_guard lock(shard.mutex);
         if (auto it = shard.sessions.find(hash); it != shard.sessions.end()) {
-            user = it->second.user;
+            user = textOf(it->second.user);
             known = true;
         }
     }
@@ -198,7 +199,7 @@ bool SessionEngine::syncUser(const std::string &user)
     {
         std::lock_guard directoryLock(m_directoryMutex);
         if (auto it = m_byUser.find(user); it != m_byUser.end()) {
-            for (const UserEntry &entry : it->second)
+            for (const UserEntry &entry : it->second.entries)
                 cached.push_back(entry.hash);
         }
     }
@@ -307,10 +308,10 @@ SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Sh
     return info;
 }
 
-SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record) const
+SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record, SharedText user) const
 {
     Slot slot;
-    slot.user = std::move(record.user);
+    slot.user = std::move(user);
     slot.clientIp = std::move(record.clientIp);
     slot.userAgent = m_userAgents.intern(record.userAgent);
     slot.data = std::move(record.data);
@@ -325,7 +326,7 @@ SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record) const
 SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
 {
     return {hash,
-            slot.user,
+            std::string(textOf(slot.user)),
             slot.area,
             slot.rememberMe,
             slot.clientIp,
@@ -452,7 +453,7 @@ SessionEvent SessionEngine::eventFor(EventType type, TimeMs time, const IdHash &
 {
     SessionEvent e = event(type, time);
     e.area = slot.area;
-    e.user = slot.user;
+    e.user = textOf(slot.user);
     e.clientIp = slot.clientIp;
     e.idHash = hash.toHex();
     return e;
@@ -551,11 +552,26 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
     return {};
 }
 
-void SessionEngine::directoryRemove(const std::string &user, const std::string &clientIp, const IdHash &hash)
+SharedText SessionEngine::userName(std::string_view user) const
+{
+    if (auto it = m_byUser.find(user); it != m_byUser.end())
+        return it->second.name;
+    return std::make_shared<const std::string>(user);
+}
+
+std::vector<SessionEngine::UserEntry> &SessionEngine::userEntries(const SharedText &user)
+{
+    auto [it, added] = m_byUser.try_emplace(textOf(user));
+    if (added)
+        it->second.name = user; // the key views this very text
+    return it->second.entries;
+}
+
+void SessionEngine::directoryRemove(std::string_view user, const std::string &clientIp, const IdHash &hash)
 {
     if (auto it = m_byUser.find(user); it != m_byUser.end()) {
-        std::erase_if(it->second, [&](const UserEntry &entry) { return entry.hash == hash; });
-        if (it->second.empty())
+        std::erase_if(it->second.entries, [&](const UserEntry &entry) { return entry.hash == hash; });
+        if (it->second.entries.empty())
             m_byUser.erase(it);
     }
     if (auto it = m_byIp.find(clientIp); it != m_byIp.end()) {
@@ -571,11 +587,11 @@ void SessionEngine::removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, 
     StoreMutation::RemoveSession remove{
         hash,
         it->second.createdMs,
-        it->second.user,
+        std::string(textOf(it->second.user)),
         revoked,
         expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
         now()};
-    directoryRemove(it->second.user, it->second.clientIp, hash);
+    directoryRemove(textOf(it->second.user), it->second.clientIp, hash);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
@@ -591,7 +607,7 @@ std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs ti
     auto userIt = m_byUser.find(user);
     if (userIt == m_byUser.end())
         return 0;
-    const std::vector<UserEntry> entries = userIt->second;
+    const std::vector<UserEntry> entries = userIt->second.entries;
     std::size_t removed = 0;
     for (const UserEntry &entry : entries) {
         Shard &shard = shardFor(entry.hash);
@@ -684,7 +700,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                 if (it == m_byUser.end())
                     return std::size_t(0);
                 return static_cast<std::size_t>(
-                    std::count_if(it->second.begin(), it->second.end(),
+                    std::count_if(it->second.entries.begin(), it->second.entries.end(),
                                   [&](const UserEntry &u) { return u.area == params.area; }));
             };
             if (countInArea() >= limit)
@@ -703,7 +719,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     e.detail = "per-user session limit reached: oldest session terminated";
                     events.push_back(std::move(e));
                     while (countInArea() >= limit) {
-                        std::vector<UserEntry> &entries = m_byUser[params.user];
+                        // Present: countInArea() found at least one entry.
+                        std::vector<UserEntry> &entries = m_byUser.find(params.user)->second.entries;
                         auto oldest = entries.end();
                         for (auto it = entries.begin(); it != entries.end(); ++it) {
                             if (it->area == params.area &&
@@ -733,7 +750,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
             Slot slot;
-            slot.user = params.user;
+            slot.user = userName(params.user);
             slot.clientIp = params.clientIp;
             slot.userAgent = m_userAgents.intern(params.userAgent);
             slot.createdMs = time;
@@ -752,7 +769,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
                     std::nullopt}});
                 shard.newest.note({time, hash}, m_options.newestPerShard);
-                m_byUser[params.user].push_back({hash, time, params.area});
+                userEntries(it->second.user).push_back({hash, time, params.area});
                 ++m_byIp[params.clientIp];
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
@@ -890,8 +907,8 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
                 moved = std::move(it->second);
                 shard.sessions.erase(it);
                 ++shard.staleHeapEntries;
-                mutations.push_back({StoreMutation::RemoveSession{oldHash, moved.createdMs, moved.user, true,
-                                                                  oldExpiry, time}});
+                mutations.push_back({StoreMutation::RemoveSession{
+                    oldHash, moved.createdMs, std::string(textOf(moved.user)), true, oldExpiry, time}});
             }
         }
         if (result.error == SessionError::None) {
@@ -907,7 +924,7 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
             mutations.push_back({StoreMutation::PutSession{
                 recordOf(newHash, it->second),
                 expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), oldHash}});
-            for (UserEntry &entry : m_byUser[it->second.user]) {
+            for (UserEntry &entry : userEntries(it->second.user)) {
                 if (entry.hash == oldHash)
                     entry.hash = newHash;
             }
@@ -985,7 +1002,8 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
                 slot.lastActivityMs = std::max(slot.lastActivityMs, time);
                 std::vector<StoreMutation> mutations;
                 mutations.push_back({StoreMutation::SetData{
-                    hash, slot.createdMs, slot.data.text(), slot.lastActivityMs, slot.user,
+                    hash, slot.createdMs, slot.data.text(), slot.lastActivityMs,
+                    std::string(textOf(slot.user)),
                     expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)])}});
                 ticket = submit(std::move(mutations));
             }
@@ -1105,7 +1123,7 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
             return 0;
         }
         const std::vector<UserEntry> entries =
-            userIt == m_byUser.end() ? std::vector<UserEntry>() : userIt->second;
+            userIt == m_byUser.end() ? std::vector<UserEntry>() : userIt->second.entries;
         std::vector<StoreMutation> mutations;
         if (m_shared) {
             TimeMs keepFor = 0;
@@ -1170,7 +1188,8 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
             result.total = page->total;
             result.rows.reserve(page->rows.size());
             for (SessionRecord &record : page->rows) {
-                Slot slot = slotOf(std::move(record));
+                SharedText user = std::make_shared<const std::string>(std::move(record.user));
+                Slot slot = slotOf(std::move(record), std::move(user));
                 const Shard &shard = shardFor(record.hash);
                 SessionInfo info;
                 {
@@ -1195,11 +1214,11 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
     const auto matchesQuery = [&](const Slot &slot) {
         if (query.area && slot.area != *query.area)
             return false;
-        if (!query.user.empty() && slot.user != query.user)
+        if (!query.user.empty() && textOf(slot.user) != query.user)
             return false;
         if (!query.clientIp.empty() && slot.clientIp != query.clientIp)
             return false;
-        if (!query.text.empty() && slot.user.find(query.text) == std::string::npos &&
+        if (!query.text.empty() && textOf(slot.user).find(query.text) == std::string_view::npos &&
             slot.clientIp.find(query.text) == std::string::npos)
             return false;
         return true;
@@ -1209,7 +1228,7 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
         {
             std::lock_guard directoryLock(m_directoryMutex);
             if (auto it = m_byUser.find(query.user); it != m_byUser.end()) {
-                for (const UserEntry &entry : it->second)
+                for (const UserEntry &entry : it->second.entries)
                     hashes.push_back(entry.hash);
             }
         }
@@ -1536,7 +1555,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         IdHash hash;
         TimeMs createdMs;
         Area area;
-        std::string user;
+        SharedText user;
         std::string clientIp;
     };
     std::vector<Expired> expired;
@@ -1564,7 +1583,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
                 heapPush(shard, {due, entry.hash}); // touched since: re-key at the real expiry
                 continue;
             }
-            directoryRemove(it->second.user, it->second.clientIp, entry.hash);
+            directoryRemove(textOf(it->second.user), it->second.clientIp, entry.hash);
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
             expired.push_back({entry.hash, it->second.createdMs, it->second.area, std::move(it->second.user),
@@ -1585,7 +1604,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
     for (Expired &x : expired) {
         SessionEvent e = event(EventType::Expired, time);
         e.area = x.area;
-        e.user = std::move(x.user);
+        e.user = textOf(x.user);
         e.clientIp = std::move(x.clientIp);
         e.idHash = x.hash.toHex();
         events.push_back(std::move(e));
@@ -1689,7 +1708,7 @@ std::size_t SessionEngine::flushTouches()
             it->second.touchDirty = false;
             touches.push_back(
                 {hash, it->second.createdMs, it->second.lastActivityMs,
-                 m_shared ? it->second.user : std::string(),
+                 m_shared ? std::string(textOf(it->second.user)) : std::string(),
                  expiresAt(it->second, shard->rules[static_cast<std::size_t>(it->second.area)])});
         }
         shard->dirty.clear();
@@ -1749,7 +1768,7 @@ class SessionEngine::DirectoryFiller
 public:
     struct Entry
     {
-        std::string user;
+        SharedText user;
         std::string clientIp;
         IdHash hash;
         TimeMs createdMs;
@@ -1818,7 +1837,7 @@ private:
             }
             m_space.notify_one();
             for (Entry &e : batch) {
-                m_engine.m_byUser[e.user].push_back({e.hash, e.createdMs, e.area});
+                m_engine.userEntries(e.user).push_back({e.hash, e.createdMs, e.area});
                 ++m_engine.m_byIp[e.clientIp];
                 // Kept here and handed to the shards at the end: no shard lock on this thread,
                 // where it would contend with the loading thread for every row.
@@ -1864,18 +1883,29 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
     // reads the store and fills the shards: at a million rows the three hash tables are most of the
     // start-up time. The directory lock held above covers the helper's work too.
     DirectoryFiller filler(*this);
+    // One copy of each user's name for all of the user's sessions, as create() keeps them; the
+    // filler adopts it for the per-user index.
+    std::unordered_map<std::string_view, SharedText> names;
+    const auto nameOf = [&names](std::string_view user) {
+        if (auto it = names.find(user); it != names.end())
+            return it->second;
+        auto name = std::make_shared<const std::string>(user);
+        names.emplace(*name, name);
+        return name;
+    };
     SessionStore::LoadResult loaded = m_options.store->load(
         [&](SessionRecord &&record) {
             Shard &shard = shardFor(record.hash);
             std::unique_lock lock(shard.mutex);
-            Slot slot = slotOf(std::move(record));
+            Slot slot = slotOf(std::move(record), {}); // leaves record.user
             const TimeMs due = expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]);
             if (due <= time) { // expired while we were down: never revive
-                stale.push_back(
-                    {StoreMutation::RemoveSession{record.hash, slot.createdMs, slot.user, false, due, time}});
+                stale.push_back({StoreMutation::RemoveSession{record.hash, slot.createdMs,
+                                                              std::move(record.user), false, due, time}});
                 m_counters.expired.fetch_add(1, std::memory_order_relaxed);
                 return;
             }
+            slot.user = nameOf(record.user);
             auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
             if (!inserted)
                 return;

@@ -59,7 +59,7 @@ struct CreateParams
 struct SessionInfo
 {
     IdHash hash;
-    std::string user;
+    SharedText user; // shared with the engine's copy, like the user agent
     Area area = Area::Admin;
     bool rememberMe = false;
     std::string clientIp;
@@ -296,7 +296,7 @@ private:
 
     struct Slot
     {
-        std::string user;
+        SharedText user; // one copy per user: shared by the user's sessions and m_byUser
         std::string clientIp;
         SharedText userAgent; // interned (m_userAgents)
         SessionData data;
@@ -361,6 +361,12 @@ private:
         Area area;
     };
 
+    struct UserSessions
+    {
+        SharedText name; // the text m_byUser's key views
+        std::vector<UserEntry> entries;
+    };
+
     struct AuthRoot
     {
         AuthRootRecord record;
@@ -393,8 +399,13 @@ private:
     SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
-    // The inverse, moving the strings (the record's hash stays with the caller).
-    Slot slotOf(SessionRecord &&record) const;
+    // The inverse, moving the strings but the user's: the record's hash and user stay with the
+    // caller, which passes the user's shared name (userName()).
+    Slot slotOf(SessionRecord &&record, SharedText user) const;
+    // With m_directoryMutex held: the directory's copy of a user's name when the user has sessions,
+    // else a new one; and the user's entries, added under that name when there are none.
+    SharedText userName(std::string_view user) const;
+    std::vector<UserEntry> &userEntries(const SharedText &user);
     static void heapPush(Shard &shard, HeapEntry entry);
     // The page of the unfiltered list from the shards' newest sessions, or nothing when they do not
     // reach that deep (then the list scans every session).
@@ -406,7 +417,7 @@ private:
     // revoked: ended by logout or an administrator rather than by expiry (see RemoveSession).
     void removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
                       std::vector<StoreMutation> &mutations, bool revoked);
-    void directoryRemove(const std::string &user, const std::string &clientIp, const IdHash &hash);
+    void directoryRemove(std::string_view user, const std::string &clientIp, const IdHash &hash);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
     bool durable(SessionStore::Ticket ticket);
     void publish(Events &events);
@@ -444,7 +455,7 @@ private:
     Policy m_policy;
 
     mutable std::mutex m_directoryMutex;
-    std::unordered_map<std::string, std::vector<UserEntry>> m_byUser;
+    std::unordered_map<std::string_view, UserSessions> m_byUser; // each key views its entry's name
     std::unordered_map<std::string, std::size_t> m_byIp;
 
     std::vector<std::unique_ptr<Shard>> m_shards;

@@ -293,7 +293,7 @@ SessionInfo RemoteAdminClient::sessionFromJson(const QJsonObject &o)
 {
     SessionInfo info;
     info.hash = IdHash::fromHex(str(o.value(QStringLiteral("id_hash")))).value_or(IdHash{});
-    info.user = str(o.value(QStringLiteral("user")));
+    info.user = std::make_shared<const std::string>(str(o.value(QStringLiteral("user"))));
     info.area = parseArea(str(o.value(QStringLiteral("area")))).value_or(Area::Storefront);
     info.rememberMe = o.value(QStringLiteral("remember_me")).toBool();
     info.clientIp = str(o.value(QStringLiteral("client_ip")));

@@ -183,7 +183,7 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
     // Written directly rather than through QJsonObject: this is the body of every validation.
     // Keys in alphabetical order, as QJsonDocument writes them.
     std::string out;
-    out.reserve(512 + textOf(info.userAgent).size() + info.user.size());
+    out.reserve(512 + textOf(info.userAgent).size() + textOf(info.user).size());
     out.push_back('{');
     appendField(out, "absolute_deadline_ms");
     out += info.absoluteDeadlineMs == SessionInfo::kNoDeadline ? std::string("null")
@@ -217,7 +217,7 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
     appendField(out, "sub_sessions");
     out += std::to_string(info.subSessions);
     appendField(out, "user");
-    appendJsonString(out, info.user);
+    appendJsonString(out, textOf(info.user));
     appendField(out, "user_agent");
     appendJsonString(out, textOf(info.userAgent));
     out.push_back('}');
@@ -392,7 +392,7 @@ Response SessionApi::validate(const Request &request, const std::string &ip, boo
         invalidSession(ip, v.error != SessionError::Expired);
     if (forNginx) {
         Response r = Response::empty(204);
-        r.addHeader("X-Hourglass-User", v.info.user);
+        r.addHeader("X-Hourglass-User", std::string(textOf(v.info.user)));
         r.addHeader("X-Hourglass-Area", std::string(areaName(v.info.area)));
         r.addHeader("X-Hourglass-Session", v.info.hash.toHex());
         return r;
@@ -473,7 +473,7 @@ Response SessionApi::logoutOthers(const Request &request, const std::string &ip)
         invalidSession(ip, v.error != SessionError::Expired);
     // Force logout after a password change: every session of the user but this one.
     bool durable = false;
-    const std::size_t ended = m_engine.forceLogout(v.info.user, v.info.hash, std::nullopt, &durable);
+    const std::size_t ended = m_engine.forceLogout(textOf(v.info.user), v.info.hash, std::nullopt, &durable);
     if (!durable)
         storeUnavailable();
     QJsonObject body;

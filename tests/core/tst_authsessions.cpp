@@ -93,7 +93,7 @@ private Q_SLOTS:
             e->completeAuthentication(a.rootToken, a.tabId, {"alice", Area::Admin, true, "192.0.2.1", "ua"});
         QCOMPARE(session.error, SessionError::None);
         QVERIFY(session.token != a.rootToken);
-        QCOMPARE(e->validate(session.token).info.user, std::string("alice"));
+        QCOMPARE(textOf(e->validate(session.token).info.user), std::string_view("alice"));
         QCOMPARE(e->validate(a.rootToken).error, SessionError::Unknown); // a root is not a session
         QCOMPARE(e->authStats().tabs, std::size_t(1));
         QCOMPARE(

@@ -91,7 +91,7 @@ private Q_SLOTS:
         // b has never seen it: found through its lookup key, then cached.
         const ValidateResult onB = b->validate(created.token);
         QCOMPARE(onB.error, SessionError::None);
-        QCOMPARE(onB.info.user, std::string("alice"));
+        QCOMPARE(textOf(onB.info.user), std::string_view("alice"));
         QCOMPARE(onB.info.area, Area::Admin);
         QVERIFY(onB.info.rememberMe);
         QCOMPARE(onB.info.createdMs, created.info.createdMs);
@@ -239,7 +239,7 @@ private Q_SLOTS:
         const SessionPage all = a->list({});
         QCOMPARE(all.total, std::size_t(5));
         QCOMPARE(all.rows.size(), std::size_t(5));
-        QCOMPARE(all.rows.front().user, std::string("ivy")); // newest first
+        QCOMPARE(textOf(all.rows.front().user), std::string_view("ivy")); // newest first
         SessionQuery byUser;
         byUser.user = "ivy";
         QCOMPARE(a->list(byUser).total, std::size_t(2)); // a never saw them
@@ -250,12 +250,12 @@ private Q_SLOTS:
         const SessionPage page = b->list(paged);
         QCOMPARE(page.total, std::size_t(3));
         QCOMPARE(page.rows.size(), std::size_t(1));
-        QCOMPARE(page.rows.front().user, std::string("hank"));
+        QCOMPARE(textOf(page.rows.front().user), std::string_view("hank"));
         // Expired by time: gone from counts once the index clean-up has seen them.
         m_clock.advanceMinutes(16);
         QCOMPARE(a->list(paged).rows.size(), std::size_t(0));
         for (const SessionInfo &row : a->list(byUser).rows) // admin: default idle is longer
-            QCOMPARE(row.user, std::string("ivy"));
+            QCOMPARE(textOf(row.user), std::string_view("ivy"));
     }
 
     void keysOfOneUserShareOneHashTag()
@@ -376,7 +376,7 @@ private Q_SLOTS:
         SessionEngine engine(eo, uncapped());
         const CreateResult created = engine.create(params("kim"));
         QCOMPARE(created.error, SessionError::None);
-        QCOMPARE(engine.validate(created.token).info.user, std::string("kim"));
+        QCOMPARE(textOf(engine.validate(created.token).info.user), std::string_view("kim"));
         QCOMPARE(engine.destroy(created.token), SessionError::None);
         QCOMPARE(engine.validate(created.token).error, SessionError::Unknown);
         // The server goes away under open TLS connections: writes to them must not raise SIGPIPE

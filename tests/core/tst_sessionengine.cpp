@@ -73,7 +73,7 @@ private Q_SLOTS:
         QVERIFY(e->find(sha256(r.token)).has_value());
         const ValidateResult v = e->validate(r.token);
         QCOMPARE(v.error, SessionError::None);
-        QCOMPARE(v.info.user, std::string("alice"));
+        QCOMPARE(textOf(v.info.user), std::string_view("alice"));
         QCOMPARE(v.info.area, Area::Storefront);
         QCOMPARE(v.info.clientIp, std::string("192.0.2.1"));
         QVERIFY(!eventsOf(EventType::Created).empty());
@@ -95,6 +95,33 @@ private Q_SLOTS:
         QCOMPARE(ia.userAgent.get(), ib.userAgent.get()); // one copy for both sessions
         QCOMPARE(std::string(textOf(e->validate(c).info.userAgent)), std::string("curl/8.0"));
         QVERIFY(!e->validate(d).info.userAgent); // empty: nothing stored
+    }
+
+    void userNamesAreStoredOncePerUser()
+    {
+        auto e = engine();
+        const std::string name = "a.customer.with.a.long.name@example.com"; // beyond any inline buffer
+        const std::string a = e->create(params(name)).token;
+        const std::string b = e->create(params(name, Area::Admin)).token;
+        const std::string other = e->create(params("bob")).token;
+        const SessionInfo ia = e->validate(a).info;
+        QCOMPARE(textOf(ia.user), std::string_view(name));
+        QCOMPARE(e->validate(b).info.user.get(), ia.user.get()); // one copy for the user's sessions
+        QVERIFY(e->validate(other).info.user.get() != ia.user.get());
+        // The copy outlives the index entry that named it: the index is rebuilt by the next session.
+        QCOMPARE(e->destroy(a), SessionError::None);
+        const std::string c = e->create(params(name)).token;
+        QCOMPARE(e->validate(c).info.user.get(), ia.user.get());
+        QCOMPARE(e->destroy(b), SessionError::None);
+        QCOMPARE(e->destroy(c), SessionError::None);
+        QCOMPARE(textOf(ia.user), std::string_view(name)); // still held here
+        const std::string d = e->create(params(name)).token;
+        QCOMPARE(textOf(e->validate(d).info.user), std::string_view(name));
+        SessionQuery byName;
+        byName.user = name;
+        QCOMPARE(e->list(byName).total, std::size_t(1));
+        QCOMPARE(e->forceLogout(name), std::size_t(1));
+        QCOMPARE(e->list(byName).total, std::size_t(0));
     }
 
     void textPoolIsBounded()
@@ -368,7 +395,7 @@ private Q_SLOTS:
         QCOMPARE(e->validate(before).error, SessionError::Unknown);
         const ValidateResult v = e->validate(r.token);
         QCOMPARE(v.error, SessionError::None);
-        QCOMPARE(v.info.user, std::string("alice"));
+        QCOMPARE(textOf(v.info.user), std::string_view("alice"));
         QCOMPARE(v.info.createdMs, t0); // the absolute horizon is not reset by rotation
         SessionQuery byAlice;
         byAlice.user = "alice";
@@ -535,7 +562,7 @@ private Q_SLOTS:
         const SessionPage byUser = e->list(q);
         QCOMPARE(byUser.total, std::size_t(5));
         for (const SessionInfo &s : byUser.rows)
-            QCOMPARE(s.user, std::string("user3"));
+            QCOMPARE(textOf(s.user), std::string_view("user3"));
         q = {};
         q.area = Area::Admin;
         QCOMPARE(e->list(q).total, std::size_t(12));

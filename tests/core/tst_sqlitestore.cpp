@@ -155,7 +155,7 @@ private Q_SLOTS:
         Instance i = open(path);
         QCOMPARE(i.engine->sessionCount(), std::size_t(4));
         QCOMPARE(i.store->sessionCountHint(), std::size_t(4)); // what the engine sized its maps by
-        QCOMPARE(i.engine->validate(kept).info.user, std::string("alice"));
+        QCOMPARE(textOf(i.engine->validate(kept).info.user), std::string_view("alice"));
         QCOMPARE(i.engine->validate(rotatedFrom).error, SessionError::Unknown);
         QCOMPARE(i.engine->validate(rotatedTo).info.area, Area::Admin);
         QCOMPARE(i.engine->validate(destroyed).error, SessionError::Unknown);
@@ -224,6 +224,15 @@ private Q_SLOTS:
         QCOMPARE(i.engine->create(full).error, SessionError::IpLimitReached);
         full.clientIp = "198.51.100.77";
         QCOMPARE(i.engine->create(full).error, SessionError::None);
+        // Each user's name is stored once again: shared by the restored sessions and new ones.
+        SessionQuery of7;
+        of7.user = "user7";
+        of7.limit = 1'000;
+        const SessionPage page7 = i.engine->list(of7);
+        QCOMPARE(page7.rows.size(), std::size_t(1'000));
+        for (const SessionInfo &row : page7.rows)
+            QCOMPARE(row.user.get(), page7.rows.front().user.get());
+        QCOMPARE(i.engine->create(params("user7")).info.user.get(), page7.rows.front().user.get());
     }
 
     void sessionsExpiredWhileDownNeverComeBack()

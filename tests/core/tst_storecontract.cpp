@@ -135,11 +135,11 @@ private Q_SLOTS:
         Node node = open();
         const ValidateResult v = node.engine->validate(kept, SessionEngine::Touch::No);
         QCOMPARE(v.error, SessionError::None);
-        QCOMPARE(v.info.user, std::string("alice"));
+        QCOMPARE(textOf(v.info.user), std::string_view("alice"));
         QVERIFY(v.info.rememberMe);
         QCOMPARE(v.info.area, Area::Storefront);
         QCOMPARE(node.engine->getData(kept).data, std::string("cart=3\0items", 12));
-        QCOMPARE(node.engine->validate(rotatedNew).info.user, std::string("bob"));
+        QCOMPARE(textOf(node.engine->validate(rotatedNew).info.user), std::string_view("bob"));
         QCOMPARE(node.engine->validate(rotatedOld).error, SessionError::Unknown);
         // The touch 30 s in was kept (at most the coalescing window could have been lost).
         QCOMPARE(node.engine->validate(admin, SessionEngine::Touch::No).info.lastActivityMs, m_clock.nowMs());
@@ -207,7 +207,7 @@ private Q_SLOTS:
         const CreateResult done =
             node.engine->completeAuthentication(first.rootToken, second.tabId, params("hank"));
         QCOMPARE(done.error, SessionError::None);
-        QCOMPARE(node.engine->validate(done.token).info.user, std::string("hank"));
+        QCOMPARE(textOf(node.engine->validate(done.token).info.user), std::string_view("hank"));
         // The finished tab is gone; the other one is still there.
         QCOMPARE(node.engine->completeAuthentication(first.rootToken, second.tabId, params("hank")).error,
                  SessionError::AuthTabUnknown);

@@ -195,7 +195,7 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case HashRole:
         return QString::fromStdString(s.hash.toHex());
     case UserRole:
-        return QString::fromStdString(s.user);
+        return QString::fromUtf8(textOf(s.user));
     case LoadedRole:
         return true;
     case Qt::ToolTipRole:
@@ -220,7 +220,7 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     const QLocale locale;
     switch (index.column()) {
     case UserColumn:
-        return QString::fromStdString(s.user);
+        return QString::fromUtf8(textOf(s.user));
     case AreaColumn:
         return s.area == Area::Admin ? tr("Admin") : tr("Storefront");
     case ClientIpColumn:

@@ -244,7 +244,7 @@ std::vector<SessionsPage::Selected> SessionsPage::selectedSessions() const
     std::vector<Selected> list;
     for (const QModelIndex &index : m_tableView->selectionModel()->selectedRows()) {
         if (const auto session = m_model->sessionAt(index.row()))
-            list.push_back({session->hash, session->user});
+            list.push_back({session->hash, std::string(textOf(session->user))});
     }
     return list;
 }
@@ -331,14 +331,14 @@ void SessionsPage::forceLogoutCurrentUser()
     const auto current = m_model->sessionAt(m_tableView->currentIndex().row());
     if (!current)
         return;
-    const QString user = QString::fromStdString(current->user);
+    const QString user = QString::fromUtf8(textOf(current->user));
     if (MessageBox::question(this, tr("Force logout"),
                              tr("End every session of %1 except the selected one? The user has to log in "
                                 "again everywhere else.")
                                  .arg(user),
                              QMessageBox::Yes | QMessageBox::No, QMessageBox::No) != QMessageBox::Yes)
         return;
-    m_client.forceLogout(current->user, current->hash, this, [this, user](std::size_t ended) {
+    m_client.forceLogout(std::string(textOf(current->user)), current->hash, this, [this, user](std::size_t ended) {
         finish(tr("%1: %n other session(s) ended; the selected session was kept.", nullptr, int(ended))
                    .arg(user));
     });
