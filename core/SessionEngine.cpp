@@ -76,7 +76,7 @@ SessionEngine::SessionEngine(Options options, const Policy &policy)
     const std::size_t shardCount = std::max<std::size_t>(1, m_options.shards);
     m_shards.reserve(shardCount);
     for (std::size_t i = 0; i < shardCount; ++i) {
-        auto shard = std::make_unique<Shard>();
+        auto shard = std::make_unique<Shard>(&m_tableMemory);
         for (const Area area : kAreas)
             shard->rules[static_cast<std::size_t>(area)] = rulesFor(policy.area(area));
         m_shards.push_back(std::move(shard));
@@ -580,8 +580,8 @@ void SessionEngine::directoryRemove(std::string_view user, const std::string &cl
     }
 }
 
-void SessionEngine::removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
-                                 std::vector<StoreMutation> &mutations, bool revoked)
+void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
+                                 bool revoked)
 {
     const IdHash hash = it->first;
     StoreMutation::RemoveSession remove{

@@ -7,6 +7,7 @@
 #include "SessionRecord.h"
 #include "SessionStore.h"
 #include "SettingsSchema.h"
+#include "TableMemory.h"
 #include "TextPool.h"
 
 #include <array>
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -343,10 +345,13 @@ private:
         void renew(std::span<CreationKey> all, std::size_t capacity);
     };
 
+    using SessionMap = std::pmr::unordered_map<IdHash, Slot, IdHashHasher>;
+
     struct Shard
     {
+        explicit Shard(std::pmr::memory_resource *memory) : sessions(memory) {}
         mutable std::mutex mutex;
-        std::unordered_map<IdHash, Slot, IdHashHasher> sessions;
+        SessionMap sessions;
         std::vector<HeapEntry> heap;
         std::size_t staleHeapEntries = 0;
         NewestSessions newest;
@@ -415,8 +420,8 @@ private:
     // Removes a session whose heap entry stays behind as a stale entry (caller holds the directory
     // and the shard lock). The sweeper removes expired sessions itself: their entries were popped.
     // revoked: ended by logout or an administrator rather than by expiry (see RemoveSession).
-    void removeLocked(Shard &shard, std::unordered_map<IdHash, Slot, IdHashHasher>::iterator it,
-                      std::vector<StoreMutation> &mutations, bool revoked);
+    void removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
+                      bool revoked);
     void directoryRemove(std::string_view user, const std::string &clientIp, const IdHash &hash);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
     bool durable(SessionStore::Ticket ticket);
@@ -458,6 +463,7 @@ private:
     std::unordered_map<std::string_view, UserSessions> m_byUser; // each key views its entry's name
     std::unordered_map<std::string, std::size_t> m_byIp;
 
+    TableMemory m_tableMemory; // the shards' session maps: declared first, destroyed last
     std::vector<std::unique_ptr<Shard>> m_shards;
 
     mutable std::mutex m_authMutex;

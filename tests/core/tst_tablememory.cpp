@@ -1,0 +1,126 @@
+// TableMemory: the session tables' memory resource, checked with real mappings.
+
+#include "TableMemory.h"
+
+#include <QtTest>
+
+#include <cstdint>
+#include <cstring>
+#include <memory_resource>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using namespace hourglass;
+
+namespace {
+
+std::uintptr_t blockOf(const void *p)
+{
+    return reinterpret_cast<std::uintptr_t>(p) & ~(TableMemory::kBlockBytes - 1);
+}
+
+} // namespace
+
+class TestTableMemory : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void piecesOfOneSizeShareAlignedBlocksAndAreReused()
+    {
+        TableMemory memory;
+        constexpr std::size_t kSize = 144; // a session node
+        const std::size_t perBlock = (TableMemory::kBlockBytes - 64) / kSize;
+        std::vector<void *> pieces;
+        for (std::size_t i = 0; i < perBlock + 10; ++i) {
+            void *p = memory.allocate(kSize, 8);
+            QCOMPARE(reinterpret_cast<std::uintptr_t>(p) % alignof(std::max_align_t), std::uintptr_t(0));
+            std::memset(p, int(i & 0xff), kSize); // writable, whole
+            pieces.push_back(p);
+        }
+        std::set<std::uintptr_t> blocks;
+        for (void *p : pieces)
+            blocks.insert(blockOf(p));
+        QCOMPARE(blocks.size(), std::size_t(2)); // a full block, then a second one
+        QCOMPARE(memory.stats().blocks, std::size_t(2));
+        QCOMPARE(memory.stats().pieces, perBlock + 10);
+        // No two pieces overlap.
+        std::set<void *> distinct(pieces.begin(), pieces.end());
+        QCOMPARE(distinct.size(), pieces.size());
+        for (std::size_t i = 0; i < pieces.size(); ++i)
+            QCOMPARE(static_cast<unsigned char *>(pieces[i])[kSize - 1],
+                     static_cast<unsigned char>(i & 0xff));
+
+        // A piece given back is handed out again before any new memory.
+        void *given = pieces[7];
+        memory.deallocate(given, kSize, 8);
+        QCOMPARE(memory.allocate(kSize, 8), given);
+
+        // Emptied blocks go back to the kernel, but one spare per size is kept.
+        for (void *p : pieces)
+            memory.deallocate(p, kSize, 8);
+        QCOMPARE(memory.stats().pieces, std::size_t(0));
+        QCOMPARE(memory.stats().blocks, std::size_t(1));
+        void *again = memory.allocate(kSize, 8);
+        QVERIFY(blocks.count(blockOf(again)) == 1); // from the spare
+        memory.deallocate(again, kSize, 8);
+    }
+
+    void sizesDoNotMix()
+    {
+        TableMemory memory;
+        void *a = memory.allocate(144, 8);
+        void *b = memory.allocate(48, 8);
+        QVERIFY(blockOf(a) != blockOf(b));
+        QCOMPARE(memory.stats().blocks, std::size_t(2));
+        memory.deallocate(a, 144, 8);
+        memory.deallocate(b, 48, 8);
+    }
+
+    void largeArraysAreMappedAlignedAndOthersGoUpstream()
+    {
+        TableMemory memory;
+        const std::size_t big = TableMemory::kHugeArray + 12'345;
+        void *array = memory.allocate(big, 8);
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(array) % TableMemory::kBlockBytes, std::uintptr_t(0));
+        std::memset(array, 1, big);
+        QCOMPARE(memory.stats().arrays, std::size_t(1));
+        void *medium = memory.allocate(100'000, 8);
+        QCOMPARE(memory.stats().upstreamBytes, std::size_t(100'000));
+        QCOMPARE(memory.stats().blocks, std::size_t(0));
+        memory.deallocate(array, big, 8);
+        memory.deallocate(medium, 100'000, 8);
+        QCOMPARE(memory.stats().arrays, std::size_t(0));
+        QCOMPARE(memory.stats().upstreamBytes, std::size_t(0));
+    }
+
+    void servesAHashMapThroughGrowthAndErasure()
+    {
+        TableMemory memory;
+        std::size_t peakBlocks = 0;
+        {
+            std::pmr::unordered_map<std::uint64_t, std::string> map(&memory);
+            for (std::uint64_t i = 0; i < 300'000; ++i)
+                map.emplace(i, std::to_string(i));
+            QVERIFY(memory.stats().pieces >= 300'000);
+            QVERIFY(memory.stats().arrays >= 1); // the bucket array outgrew 2 MiB
+            peakBlocks = memory.stats().blocks;
+            for (std::uint64_t i = 0; i < 300'000; i += 2)
+                map.erase(i);
+            for (std::uint64_t i = 0; i < 300'000; ++i)
+                QCOMPARE(map.count(i), std::size_t(i % 2));
+            QCOMPARE(map.at(299'999), std::string("299999"));
+        }
+        const TableMemory::Stats after = memory.stats();
+        QCOMPARE(after.pieces, std::size_t(0));
+        QCOMPARE(after.arrays, std::size_t(0));
+        // One spare block per size (the nodes, and the bucket arrays of the first few sizes).
+        QVERIFY(peakBlocks > after.sizes);
+        QVERIFY(after.blocks <= after.sizes);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTableMemory)
+#include "tst_tablememory.moc"
