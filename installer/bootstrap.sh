@@ -19,9 +19,11 @@ esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${HOURGLASS_BUILD_DIR:-$root/build}"
 
+# libqt6opengl6-dev holds Qt6OpenGL's CMake package, which Qt Charts' needs; qt6-base-dev only
+# recommends it, and recommended packages are not installed here.
 packages=(
     build-essential cmake ninja-build ccache pkg-config
-    qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6svg6 libgl-dev
+    qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6opengl6-dev libqt6svg6 libgl-dev
     libssl-dev libsqlite3-dev libboost-dev libhiredis-dev libbenchmark-dev libfuse3-dev fuse3
     redis-server nginx xvfb xauth openssl curl
     dpkg-dev lintian desktop-file-utils appstream
