@@ -1,5 +1,7 @@
 #include "EventLog.h"
 
+#include "ThreadName.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +21,7 @@ EventLog::EventLog(Options options) : m_options(std::move(options))
     if (ec)
         m_fileSize = 0;
     m_thread = std::thread([this] { run(); });
+    nameThread(m_thread, "hg-eventlog");
 }
 
 EventLog::~EventLog()

@@ -1,6 +1,7 @@
 #include "RedisStore.h"
 
 #include "RedisLink.h"
+#include "ThreadName.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -305,6 +306,7 @@ std::unique_ptr<RedisStore> RedisStore::open(const Options &options, std::string
         }
     }
     store->m_writer = std::thread([s = store.get()] { s->writerLoop(); });
+    nameThread(store->m_writer, "hg-redis");
     return store;
 }
 

@@ -3,6 +3,7 @@
 #include "AtomicFile.h"
 #include "RedisStore.h"
 #include "SqliteStore.h"
+#include "ThreadName.h"
 
 #include <QDir>
 #include <QFile>
@@ -115,6 +116,7 @@ std::unique_ptr<Runtime> Runtime::open(const Options &options, OpenError *code, 
             }
         }
         rt->m_watcher = std::thread([r = rt.get()] { r->watchSharedConfig(); });
+        nameThread(rt->m_watcher, "hg-config");
     }
     if (options.maintenance)
         rt->m_engine->startMaintenance();

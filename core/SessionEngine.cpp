@@ -1,6 +1,7 @@
 #include "SessionEngine.h"
 
 #include "RandomSource.h"
+#include "ThreadName.h"
 
 #include <algorithm>
 #include <deque>
@@ -1726,6 +1727,7 @@ void SessionEngine::startMaintenance(std::chrono::milliseconds interval)
         return;
     m_maintenanceStop = false;
     m_maintenanceThread = std::thread([this, interval] { maintenanceLoop(interval); });
+    nameThread(m_maintenanceThread, "hg-maintenance");
 }
 
 void SessionEngine::stopMaintenance()
@@ -1775,7 +1777,10 @@ public:
         Area area;
     };
 
-    explicit DirectoryFiller(SessionEngine &engine) : m_engine(engine), m_thread([this] { run(); }) {}
+    explicit DirectoryFiller(SessionEngine &engine) : m_engine(engine), m_thread([this] { run(); })
+    {
+        nameThread(m_thread, "hg-restore");
+    }
     ~DirectoryFiller() { finish(); }
     DirectoryFiller(const DirectoryFiller &) = delete;
     DirectoryFiller &operator=(const DirectoryFiller &) = delete;

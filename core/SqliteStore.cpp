@@ -1,5 +1,7 @@
 #include "SqliteStore.h"
 
+#include "ThreadName.h"
+
 #include <sqlite3.h>
 
 #include <cstring>
@@ -145,6 +147,7 @@ struct SqliteStore::Statements
 SqliteStore::SqliteStore(Options options, sqlite3 *db) : m_options(std::move(options)), m_db(db)
 {
     m_thread = std::thread([this] { run(); });
+    nameThread(m_thread, "hg-store");
 }
 
 SqliteStore::~SqliteStore()

@@ -3,6 +3,7 @@
 #include "HttpError.h"
 #include "RequestHandler.h"
 #include "RequestHeaderCheck.h"
+#include "ThreadName.h"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -611,6 +612,7 @@ bool HttpServer::start(std::string *error)
     for (auto &context : d.contexts) {
         d.work.push_back(net::make_work_guard(*context));
         d.threads.emplace_back([&context = *context] { context.run(); });
+        nameThread(d.threads.back(), "hg-http-" + std::to_string(d.threads.size()));
     }
     return true;
 }

@@ -2,6 +2,7 @@
 #include "ManualClock.h"
 #include "Runtime.h"
 
+#include <QDir>
 #include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -38,6 +39,16 @@ Ran ctl(const QString &dataDir, const QStringList &args)
             QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
 }
 
+// The names of this process' threads (/proc/self/task/*/comm).
+std::set<QByteArray> threadNames()
+{
+    std::set<QByteArray> names;
+    const QDir tasks(QStringLiteral("/proc/self/task"));
+    for (const QString &tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+        names.insert(readAll(tasks.filePath(tid + QStringLiteral("/comm"))).trimmed());
+    return names;
+}
+
 } // namespace
 
 class TestRuntime final : public QObject
@@ -70,6 +81,23 @@ private Q_SLOTS:
         first.reset();
         QVERIFY(open(dir.path()));
         QVERIFY(!(QFile::permissions(dir.path()) & QFileDevice::ReadOther));
+    }
+
+    void backgroundThreadsAreNamed()
+    {
+        QVERIFY(!threadNames().count("hg-store"));
+        QTemporaryDir dir;
+        Runtime::Options o;
+        o.dataDir = dir.path();
+        Runtime::OpenError code;
+        QString error;
+        auto rt = Runtime::open(o, &code, &error);
+        QVERIFY2(rt, qPrintable(error));
+        const std::set<QByteArray> names = threadNames();
+        for (const char *name : {"hg-store", "hg-eventlog", "hg-maintenance"})
+            QVERIFY2(names.count(name), name);
+        rt.reset();
+        QVERIFY(!threadNames().count("hg-store"));
     }
 
     void settingsPersistAndApply()

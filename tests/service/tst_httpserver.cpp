@@ -10,7 +10,10 @@
 #include <QTest>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <sched.h>
+#include <set>
 #include <thread>
 
 using namespace hourglass;
@@ -200,6 +203,16 @@ private Q_SLOTS:
         std::string error;
         QVERIFY2(three.start(&error), error.c_str());
         QCOMPARE(three.ioThreads(), 3);
+        // Named for top -H, ps -L and perf.
+        std::set<std::string> names;
+        for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(task.path() / "comm");
+            std::string name;
+            std::getline(comm, name);
+            names.insert(name);
+        }
+        for (const char *name : {"hg-http-1", "hg-http-2", "hg-http-3"})
+            QVERIFY2(names.count(name), name);
         // Connections are spread over the threads; each is answered.
         std::vector<std::unique_ptr<RawConnection>> connections;
         for (int i = 0; i < 6; ++i) {
