@@ -220,7 +220,7 @@ void Runtime::shutdown()
     }
     if (m_engine) {
         m_engine->stopMaintenance();
-        m_engine->flushTouches();
+        m_engine->flushTouches(SessionEngine::FlushTouches::All);
     }
     if (m_store)
         m_store->sync();

@@ -847,8 +847,12 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
                 // A shared store was touched already; the touch is still queued so that the store
                 // can extend what depends on the session (its lookup key) once per second.
                 if (touch == Touch::Yes && (time > slot.lastActivityMs || m_shared)) {
+                    const ExpiryRule &rules = shard.rules[static_cast<std::size_t>(slot.area)];
+                    const TimeMs step = touchStep(slot.rememberMe ? rules.rememberMeMs : rules.idleMs);
+                    const bool nextStep = time / step != slot.lastActivityMs / step;
                     slot.lastActivityMs = std::max(slot.lastActivityMs, time); // slides the idle horizon only
-                    if (!slot.touchDirty) {
+                    slot.activityUnsaved = true;
+                    if (!slot.touchDirty && (nextStep || m_shared)) {
                         slot.touchDirty = true;
                         shard.dirty.push_back(hash);
                     }
@@ -915,6 +919,7 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
         if (result.error == SessionError::None) {
             moved.lastActivityMs = std::max(moved.lastActivityMs, time);
             moved.touchDirty = false;
+            moved.activityUnsaved = false; // written with the new hash
             Shard &shard = shardFor(newHash);
             std::lock_guard lock(shard.mutex);
             auto [it, inserted] = shard.sessions.emplace(newHash, std::move(moved));
@@ -1001,6 +1006,7 @@ SetDataResult SessionEngine::setData(std::string_view tokenText, std::string dat
             } else {
                 slot.data = std::move(data);
                 slot.lastActivityMs = std::max(slot.lastActivityMs, time);
+                slot.activityUnsaved = false; // written with the data
                 std::vector<StoreMutation> mutations;
                 mutations.push_back({StoreMutation::SetData{
                     hash, slot.createdMs, slot.data.text(), slot.lastActivityMs,
@@ -1695,24 +1701,36 @@ std::size_t SessionEngine::sweepExpired(std::size_t maxSessions)
     return total;
 }
 
-std::size_t SessionEngine::flushTouches()
+TimeMs SessionEngine::touchStep(TimeMs idleHorizonMs)
+{
+    return std::clamp<TimeMs>(idleHorizonMs / 20, kMsPerSecond, kMsPerMinute);
+}
+
+std::size_t SessionEngine::flushTouches(FlushTouches which)
 {
     if (!m_options.store)
         return 0;
     std::vector<StoreTouch> touches;
     for (auto &shard : m_shards) {
         std::lock_guard lock(shard->mutex);
+        const auto take = [&](const IdHash &hash, Slot &slot) {
+            slot.touchDirty = false;
+            slot.activityUnsaved = false;
+            touches.push_back({hash, slot.createdMs, slot.lastActivityMs,
+                               m_shared ? std::string(textOf(slot.user)) : std::string(),
+                               expiresAt(slot, shard->rules[static_cast<std::size_t>(slot.area)])});
+        };
         for (const IdHash &hash : shard->dirty) {
-            auto it = shard->sessions.find(hash);
-            if (it == shard->sessions.end())
-                continue;
-            it->second.touchDirty = false;
-            touches.push_back(
-                {hash, it->second.createdMs, it->second.lastActivityMs,
-                 m_shared ? std::string(textOf(it->second.user)) : std::string(),
-                 expiresAt(it->second, shard->rules[static_cast<std::size_t>(it->second.area)])});
+            if (auto it = shard->sessions.find(hash); it != shard->sessions.end() && it->second.touchDirty)
+                take(it->first, it->second);
         }
         shard->dirty.clear();
+        if (which == FlushTouches::All) {
+            for (auto &[hash, slot] : shard->sessions) {
+                if (slot.activityUnsaved)
+                    take(hash, slot);
+            }
+        }
     }
     const std::size_t count = touches.size();
     if (count > 0)
@@ -1740,7 +1758,7 @@ void SessionEngine::stopMaintenance()
     }
     m_maintenanceWake.notify_all();
     m_maintenanceThread.join();
-    flushTouches();
+    flushTouches(FlushTouches::All);
 }
 
 void SessionEngine::maintenanceLoop(std::chrono::milliseconds interval)

@@ -261,8 +261,19 @@ public:
     // Removes expired sessions and authentication sessions, at most maxSessions of them. Returns
     // how many were removed. Called by the maintenance thread; tests call it directly.
     std::size_t sweepExpired(std::size_t maxSessions = SIZE_MAX);
-    // Hands coalesced last-activity updates to the store.
-    std::size_t flushTouches();
+    // Last activity reaches the embedded store coarsely: a touch is queued when it moves a
+    // session's activity into a later step of touchStep() (a twentieth of its idle horizon, 1 s
+    // to 60 s), and queued touches are handed over once a second; a crash can thus make a session
+    // expire at most a step (plus that second) early, never late. FlushTouches::Due hands over what
+    // is queued (the maintenance thread); All also every activity newer than the store's (a
+    // clean stop). A shared store gets every touch, queued, to keep its keys alive.
+    enum class FlushTouches
+    {
+        Due,
+        All,
+    };
+    std::size_t flushTouches(FlushTouches which = FlushTouches::Due);
+    static TimeMs touchStep(TimeMs idleHorizonMs);
 
     void startMaintenance(std::chrono::milliseconds interval = std::chrono::milliseconds(250));
     void stopMaintenance();
@@ -307,7 +318,8 @@ private:
         TimeMs lastActivityMs = 0;
         Area area = Area::Admin;
         bool rememberMe = false;
-        bool touchDirty = false;
+        bool touchDirty = false;      // queued in Shard::dirty
+        bool activityUnsaved = false; // lastActivityMs is newer than the store's
     };
 
     struct HeapEntry

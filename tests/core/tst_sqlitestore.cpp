@@ -107,7 +107,7 @@ class TestSqliteStore final : public QObject
 
     static void close(Instance &i)
     {
-        i.engine->flushTouches();
+        i.engine->flushTouches(SessionEngine::FlushTouches::All);
         QVERIFY(i.store->sync());
         i.engine.reset();
         i.store.reset();
@@ -293,6 +293,62 @@ private Q_SLOTS:
         QCOMPARE(i.engine->validate(token, SessionEngine::Touch::No).info.lastActivityMs,
                  t0 + 10 * kMsPerMinute);
         m_clock.set(t0);
+    }
+
+    void touchStepIsATwentiethOfTheIdleHorizon()
+    {
+        QCOMPARE(SessionEngine::touchStep(15 * kMsPerMinute), 45 * kMsPerSecond);
+        QCOMPARE(SessionEngine::touchStep(1 * kMsPerMinute), 3 * kMsPerSecond);
+        QCOMPARE(SessionEngine::touchStep(5 * kMsPerSecond), kMsPerSecond);            // at least 1 s
+        QCOMPARE(SessionEngine::touchStep(14 * 24 * 60 * kMsPerMinute), kMsPerMinute); // at most 1 min
+    }
+
+    void touchesReachTheStoreOncePerStep()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        const Policy policy = uncapped();
+        const TimeMs step =
+            SessionEngine::touchStep(policy.area(Area::Storefront).idleTimeoutMinutes * kMsPerMinute);
+        const TimeMs before = m_clock.nowMs();
+        const TimeMs t0 = (before / step + 1) * step; // the start of a step
+        m_clock.set(t0);
+        std::string token;
+        {
+            Instance i = open(path, policy);
+            token = i.engine->create(params("alice")).token;
+            // Activity within the step of what the store has is not queued.
+            for (TimeMs t = t0 + kMsPerSecond; t < t0 + step; t += kMsPerSecond) {
+                m_clock.set(t);
+                QCOMPARE(i.engine->validate(token).error, SessionError::None);
+                QCOMPARE(i.engine->flushTouches(), std::size_t(0));
+            }
+            m_clock.set(t0 + step); // the next step
+            QCOMPARE(i.engine->validate(token).error, SessionError::None);
+            QCOMPARE(i.engine->flushTouches(), std::size_t(1));
+            m_clock.set(t0 + step + 5 * kMsPerSecond);
+            QCOMPARE(i.engine->validate(token).error, SessionError::None);
+            QCOMPARE(i.engine->flushTouches(), std::size_t(0));
+            QVERIFY(i.store->sync());
+            i.engine.reset(); // a crash: the last five seconds of activity are lost
+            i.store.reset();
+        }
+        {
+            Instance i = open(path, policy);
+            QCOMPARE(i.engine->validate(token, SessionEngine::Touch::No).info.lastActivityMs, t0 + step);
+            m_clock.set(t0 + step + 10 * kMsPerSecond);
+            QCOMPARE(i.engine->validate(token).error, SessionError::None);
+            // A clean stop saves every activity the store does not have, and only those.
+            QCOMPARE(i.engine->flushTouches(SessionEngine::FlushTouches::All), std::size_t(1));
+            QCOMPARE(i.engine->flushTouches(SessionEngine::FlushTouches::All), std::size_t(0));
+            QVERIFY(i.store->sync());
+            i.engine.reset();
+            i.store.reset();
+        }
+        Instance i = open(path, policy);
+        QCOMPARE(i.engine->validate(token, SessionEngine::Touch::No).info.lastActivityMs,
+                 t0 + step + 10 * kMsPerSecond);
+        m_clock.set(before);
     }
 
     void unflushedTouchesCanOnlyShortenALife()

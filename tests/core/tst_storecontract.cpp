@@ -85,7 +85,7 @@ class TestStoreContract final : public QObject
     // A clean shutdown: pending touches written, then everything closed.
     static void close(Node &node)
     {
-        node.engine->flushTouches();
+        node.engine->flushTouches(SessionEngine::FlushTouches::All);
         QVERIFY(node.store->sync());
         node.engine.reset();
         node.store.reset();
