@@ -398,14 +398,19 @@ private:
             bool started = false;
             // A handler that refuses before starting is answered at once, mapped like any other.
             Response refused = invoke([&] {
+                // Called once, on the completing thread (a store's writer), which may destroy the
+                // completion only after stop() has returned and the server is gone: so the
+                // completion gives its reference to the connection (whose end uses the server) to
+                // the response it posts, and tells the server last.
                 m_server.handler.handleAsync(
                     request, context,
-                    [self = this->shared_from_this(), context](std::function<Response()> respond) {
-                        net::post(self->m_stream.get_executor(),
-                                  [self, context, respond = std::move(respond)] {
-                                      self->write(invoke([&] { return respond(); }), false, context.received);
-                                  });
-                        self->m_server.endCompletion();
+                    [self = this->shared_from_this(), context](std::function<Response()> respond) mutable {
+                        HttpServer::Impl &server = self->m_server;
+                        const auto executor = self->m_stream.get_executor();
+                        net::post(executor, [self = std::move(self), context, respond = std::move(respond)] {
+                            self->write(invoke([&] { return respond(); }), false, context.received);
+                        });
+                        server.endCompletion();
                     });
                 started = true;
                 return Response();

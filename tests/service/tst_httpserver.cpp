@@ -88,7 +88,8 @@ public:
         std::lock_guard lock(m_mutex);
         return m_later.size();
     }
-    void completeOne(std::string body)
+    // keep: the completion outlives the call (a store's callback queue may destroy it later).
+    void completeOne(std::string body, bool keep = false)
     {
         Completion complete;
         {
@@ -102,11 +103,21 @@ public:
             r.body = body;
             return r;
         });
+        if (keep) {
+            std::lock_guard lock(m_mutex);
+            m_kept.push_back(std::move(complete));
+        }
+    }
+    void releaseKept()
+    {
+        std::lock_guard lock(m_mutex);
+        m_kept.clear();
     }
 
 private:
     std::mutex m_mutex;
     std::vector<Completion> m_later;
+    std::vector<Completion> m_kept;
 };
 
 std::string get(const std::string &target, const std::string &extra = {})
@@ -337,6 +348,26 @@ private Q_SLOTS:
         s->stop();
         QVERIFY(completed);
         store.join();
+    }
+
+    void aCompletionDestroyedAfterTheServerIsHarmless()
+    {
+        // A store's thread completes, then destroys its callback only after the server is gone:
+        // the callback must not be what keeps the connection (whose end uses the server) alive.
+        auto s = server();
+        {
+            RawConnection c(s->port());
+            QVERIFY(c.send("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+            QTRY_COMPARE(m_handler.waiting(), std::size_t(1));
+            std::thread store([this] { m_handler.completeOne("kept", true); });
+            store.join();
+            QCOMPARE(c.read().body, std::string("kept"));
+        }
+        s.reset();
+        m_handler.releaseKept(); // under AddressSanitizer: a use after free if it held the connection
+        auto again = server();   // and the process' heap is still sound
+        QCOMPARE(rawRequest(again->port(), "GET", "/still").body,
+                 std::string("GET /still 0 127.0.0.1 plain"));
     }
 
     void headerTooLargeIs431()
