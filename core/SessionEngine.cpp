@@ -1782,17 +1782,20 @@ void SessionEngine::maintenanceLoop(std::chrono::milliseconds interval)
 }
 
 // Start-up helper: fills the directory (per-user and per-IP indexes) on its own thread from
-// batches handed over by the loading thread, which must hold the directory lock throughout.
+// batches handed over by the loading thread, which must hold the directory lock throughout. It
+// also gives each restored slot its user's one shared name (the loading thread leaves it empty):
+// interning a million names was the loading thread's largest cost.
 class SessionEngine::DirectoryFiller
 {
 public:
     struct Entry
     {
-        SharedText user;
+        std::string user;
         std::string clientIp;
         IdHash hash;
         TimeMs createdMs;
         Area area;
+        Slot *slot; // in its shard's map, whose nodes never move
     };
 
     explicit DirectoryFiller(SessionEngine &engine) : m_engine(engine), m_thread([this] { run(); })
@@ -1859,13 +1862,37 @@ private:
                 m_queue.pop_front();
             }
             m_space.notify_one();
+            struct Naming
+            {
+                std::size_t shard;
+                Slot *slot;
+                const SharedText *name; // in m_byUser, whose nodes never move
+            };
+            std::vector<Naming> namings;
+            namings.reserve(batch.size());
             for (Entry &e : batch) {
-                m_engine.userEntries(e.user).push_back({e.hash, e.createdMs, e.area});
+                auto it = m_engine.m_byUser.find(e.user);
+                if (it == m_engine.m_byUser.end()) {
+                    SharedText name = std::make_shared<const std::string>(std::move(e.user));
+                    it = m_engine.m_byUser.try_emplace(textOf(name)).first;
+                    it->second.name = std::move(name); // the key views this very text
+                }
+                it->second.entries.push_back({e.hash, e.createdMs, e.area});
                 ++m_engine.m_byIp[e.clientIp];
-                // Kept here and handed to the shards at the end: no shard lock on this thread,
-                // where it would contend with the loading thread for every row.
-                m_newest[m_engine.shardIndex(e.hash)].note({e.createdMs, e.hash},
-                                                           m_engine.m_options.newestPerShard);
+                const std::size_t shard = m_engine.shardIndex(e.hash);
+                // Kept here and handed to the shards at the end: no shard lock on this thread
+                // for every row, where it would contend with the loading thread.
+                m_newest[shard].note({e.createdMs, e.hash}, m_engine.m_options.newestPerShard);
+                namings.push_back({shard, e.slot, &it->second.name});
+            }
+            // The names go into their slots a shard at a time, under that shard's lock.
+            std::sort(namings.begin(), namings.end(),
+                      [](const Naming &a, const Naming &b) { return a.shard < b.shard; });
+            for (auto run = namings.begin(); run != namings.end();) {
+                const std::size_t shard = run->shard;
+                std::lock_guard lock(m_engine.m_shards[shard]->mutex);
+                for (; run != namings.end() && run->shard == shard; ++run)
+                    run->slot->user = *run->name;
             }
         }
     }
@@ -1906,16 +1933,6 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
     // reads the store and fills the shards: at a million rows the three hash tables are most of the
     // start-up time. The directory lock held above covers the helper's work too.
     DirectoryFiller filler(*this);
-    // One copy of each user's name for all of the user's sessions, as create() keeps them; the
-    // filler adopts it for the per-user index.
-    std::unordered_map<std::string_view, SharedText> names;
-    const auto nameOf = [&names](std::string_view user) {
-        if (auto it = names.find(user); it != names.end())
-            return it->second;
-        auto name = std::make_shared<const std::string>(user);
-        names.emplace(*name, name);
-        return name;
-    };
     SessionStore::LoadResult loaded = m_options.store->load(
         [&](SessionRecord &&record) {
             Shard &shard = shardFor(record.hash);
@@ -1928,15 +1945,15 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
                 m_counters.expired.fetch_add(1, std::memory_order_relaxed);
                 return;
             }
-            slot.user = nameOf(record.user);
+            // The user's name is left to the filler, which keeps one copy per user.
             auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
             if (!inserted)
                 return;
             shard.heap.push_back({due, record.hash});
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
-            DirectoryFiller::Entry entry{it->second.user, it->second.clientIp, record.hash,
-                                         it->second.createdMs, it->second.area};
+            DirectoryFiller::Entry entry{std::move(record.user), it->second.clientIp, record.hash,
+                                         it->second.createdMs,   it->second.area,     &it->second};
             // Not under the shard lock: add() waits when the filler is behind.
             lock.unlock();
             filler.add(std::move(entry));
