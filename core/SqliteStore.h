@@ -25,7 +25,8 @@ namespace hourglass {
 // cost of durability is shared by all requests in the batch instead of one fsync per request.
 //
 // Touches are merged per session and written at most once per touchInterval. A crash can lose
-// at most that window of last-activity updates, which can only make sessions expire earlier.
+// at most that window of the touches handed over (the engine hands a session's over once per
+// touch step: SessionEngine::flushTouches), which can only make sessions expire earlier.
 class SqliteStore final : public SessionStore
 {
 public:
