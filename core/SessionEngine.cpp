@@ -127,13 +127,13 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
         update(it->second);
         return;
     }
-    SharedText user = userName(record.user);
-    Slot slot = slotOf(std::move(record), std::move(user));
+    UserSessions &user = userSessions(record.user);
+    Slot slot = slotOf(std::move(record), user.name);
     auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
     heapPush(shard,
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
-    userEntries(it->second.user).push_back({record.hash, it->second.createdMs, it->second.area});
+    user.entries.push_back({record.hash, it->second.createdMs, it->second.area});
     ++m_byIp[it->second.clientIp];
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -553,19 +553,14 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
     return {};
 }
 
-SharedText SessionEngine::userName(std::string_view user) const
+SessionEngine::UserSessions &SessionEngine::userSessions(std::string_view user)
 {
     if (auto it = m_byUser.find(user); it != m_byUser.end())
-        return it->second.name;
-    return std::make_shared<const std::string>(user);
-}
-
-std::vector<SessionEngine::UserEntry> &SessionEngine::userEntries(const SharedText &user)
-{
-    auto [it, added] = m_byUser.try_emplace(textOf(user));
-    if (added)
-        it->second.name = user; // the key views this very text
-    return it->second.entries;
+        return it->second;
+    SharedText name = std::make_shared<const std::string>(user);
+    UserSessions &added = m_byUser.try_emplace(textOf(name)).first->second;
+    added.name = std::move(name); // the key views this very text
+    return added;
 }
 
 void SessionEngine::directoryRemove(std::string_view user, const std::string &clientIp, const IdHash &hash)
@@ -750,8 +745,9 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         if (result.error == SessionError::None) {
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
+            UserSessions &user = userSessions(params.user);
             Slot slot;
-            slot.user = userName(params.user);
+            slot.user = user.name;
             slot.clientIp = params.clientIp;
             slot.userAgent = m_userAgents.intern(params.userAgent);
             slot.createdMs = time;
@@ -762,6 +758,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             auto [it, inserted] = shard.sessions.emplace(hash, std::move(slot));
             if (!inserted) { // a 2^-256 event, but never overwrite a live session
                 result.error = SessionError::RandomUnavailable;
+                if (user.entries.empty()) // no entry without sessions
+                    m_byUser.erase(params.user);
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
@@ -770,7 +768,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
                     std::nullopt}});
                 shard.newest.note({time, hash}, m_options.newestPerShard);
-                userEntries(it->second.user).push_back({hash, time, params.area});
+                user.entries.push_back({hash, time, params.area});
                 ++m_byIp[params.clientIp];
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
@@ -930,7 +928,7 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
             mutations.push_back({StoreMutation::PutSession{
                 recordOf(newHash, it->second),
                 expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), oldHash}});
-            for (UserEntry &entry : userEntries(it->second.user)) {
+            for (UserEntry &entry : userSessions(textOf(it->second.user)).entries) {
                 if (entry.hash == oldHash)
                     entry.hash = newHash;
             }
@@ -1871,19 +1869,14 @@ private:
             std::vector<Naming> namings;
             namings.reserve(batch.size());
             for (Entry &e : batch) {
-                auto it = m_engine.m_byUser.find(e.user);
-                if (it == m_engine.m_byUser.end()) {
-                    SharedText name = std::make_shared<const std::string>(std::move(e.user));
-                    it = m_engine.m_byUser.try_emplace(textOf(name)).first;
-                    it->second.name = std::move(name); // the key views this very text
-                }
-                it->second.entries.push_back({e.hash, e.createdMs, e.area});
+                UserSessions &user = m_engine.userSessions(e.user);
+                user.entries.push_back({e.hash, e.createdMs, e.area});
                 ++m_engine.m_byIp[e.clientIp];
                 const std::size_t shard = m_engine.shardIndex(e.hash);
                 // Kept here and handed to the shards at the end: no shard lock on this thread
                 // for every row, where it would contend with the loading thread.
                 m_newest[shard].note({e.createdMs, e.hash}, m_engine.m_options.newestPerShard);
-                namings.push_back({shard, e.slot, &it->second.name});
+                namings.push_back({shard, e.slot, &user.name});
             }
             // The names go into their slots a shard at a time, under that shard's lock.
             std::sort(namings.begin(), namings.end(),

@@ -417,12 +417,11 @@ private:
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
     // The inverse, moving the strings but the user's: the record's hash and user stay with the
-    // caller, which passes the user's shared name (userName()).
+    // caller, which passes the user's shared name (userSessions()).
     Slot slotOf(SessionRecord &&record, SharedText user) const;
-    // With m_directoryMutex held: the directory's copy of a user's name when the user has sessions,
-    // else a new one; and the user's entries, added under that name when there are none.
-    SharedText userName(std::string_view user) const;
-    std::vector<UserEntry> &userEntries(const SharedText &user);
+    // With m_directoryMutex held: the user's entry in the directory — its one shared name and the
+    // user's sessions — added (with a new name, no sessions) when the user has none. One lookup.
+    UserSessions &userSessions(std::string_view user);
     static void heapPush(Shard &shard, HeapEntry entry);
     // The page of the unfiltered list from the shards' newest sessions, or nothing when they do not
     // reach that deep (then the list scans every session).
