@@ -1,8 +1,8 @@
 #include "ConfigFile.h"
 #include "ManualClock.h"
 #include "Runtime.h"
+#include "ThreadNames.h"
 
-#include <QDir>
 #include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -37,16 +37,6 @@ Ran ctl(const QString &dataDir, const QStringList &args)
         qFatal("hourglass-ctl did not finish");
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
             QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
-
-// The names of this process' threads (/proc/self/task/*/comm).
-std::set<QByteArray> threadNames()
-{
-    std::set<QByteArray> names;
-    const QDir tasks(QStringLiteral("/proc/self/task"));
-    for (const QString &tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
-        names.insert(readAll(tasks.filePath(tid + QStringLiteral("/comm"))).trimmed());
-    return names;
 }
 
 } // namespace
@@ -85,7 +75,7 @@ private Q_SLOTS:
 
     void backgroundThreadsAreNamed()
     {
-        QVERIFY(!threadNames().count("hg-store"));
+        QVERIFY(!test::threadNames().count("hg-store"));
         QTemporaryDir dir;
         Runtime::Options o;
         o.dataDir = dir.path();
@@ -93,11 +83,11 @@ private Q_SLOTS:
         QString error;
         auto rt = Runtime::open(o, &code, &error);
         QVERIFY2(rt, qPrintable(error));
-        const std::set<QByteArray> names = threadNames();
+        const std::set<std::string> names = test::threadNames();
         for (const char *name : {"hg-store", "hg-eventlog", "hg-maintenance"})
             QVERIFY2(names.count(name), name);
         rt.reset();
-        QVERIFY(!threadNames().count("hg-store"));
+        QVERIFY(!test::threadNames().count("hg-store"));
     }
 
     void settingsPersistAndApply()

@@ -2,6 +2,7 @@
 #include "HttpServer.h"
 #include "RawHttp.h"
 #include "RequestHandler.h"
+#include "ThreadNames.h"
 
 #include <QProcess>
 #include <QSslConfiguration>
@@ -10,8 +11,6 @@
 #include <QTest>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <sched.h>
 #include <set>
 #include <thread>
@@ -215,13 +214,7 @@ private Q_SLOTS:
         QVERIFY2(three.start(&error), error.c_str());
         QCOMPARE(three.ioThreads(), 3);
         // Named for top -H, ps -L and perf.
-        std::set<std::string> names;
-        for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
-            std::ifstream comm(task.path() / "comm");
-            std::string name;
-            std::getline(comm, name);
-            names.insert(name);
-        }
+        const std::set<std::string> names = test::threadNames();
         for (const char *name : {"hg-http-1", "hg-http-2", "hg-http-3"})
             QVERIFY2(names.count(name), name);
         // Connections are spread over the threads; each is answered.
