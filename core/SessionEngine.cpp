@@ -133,8 +133,8 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
     heapPush(shard,
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
-    user.entries.push_back({record.hash, it->second.createdMs, it->second.area});
-    ++m_byIp[it->second.clientIp];
+    user.add({record.hash, it->second.createdMs, it->second.area});
+    m_byIp.add(it->second.clientIp);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -570,10 +570,7 @@ void SessionEngine::directoryRemove(std::string_view user, const std::string &cl
         if (it->second.entries.empty())
             m_byUser.erase(it);
     }
-    if (auto it = m_byIp.find(clientIp); it != m_byIp.end()) {
-        if (--it->second == 0)
-            m_byIp.erase(it);
-    }
+    m_byIp.remove(clientIp);
 }
 
 void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
@@ -676,9 +673,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
 
-        const auto ipIt = m_byIp.find(params.clientIp);
-        if (policy.maxSessionsPerIp > 0 && ipIt != m_byIp.end() &&
-            ipIt->second >= static_cast<std::size_t>(policy.maxSessionsPerIp)) {
+        if (policy.maxSessionsPerIp > 0 &&
+            m_byIp.count(params.clientIp) >= static_cast<std::size_t>(policy.maxSessionsPerIp)) {
             SessionEvent e = event(EventType::LimitHit, time);
             e.area = params.area;
             e.user = params.user;
@@ -697,7 +693,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     return std::size_t(0);
                 return static_cast<std::size_t>(
                     std::count_if(it->second.entries.begin(), it->second.entries.end(),
-                                  [&](const UserEntry &u) { return u.area == params.area; }));
+                                  [&](const UserEntry &u) { return u.area() == params.area; }));
             };
             if (countInArea() >= limit)
                 purgeExpiredOfUser(params.user, time, events, mutations);
@@ -719,7 +715,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                         std::vector<UserEntry> &entries = m_byUser.find(params.user)->second.entries;
                         auto oldest = entries.end();
                         for (auto it = entries.begin(); it != entries.end(); ++it) {
-                            if (it->area == params.area &&
+                            if (it->area() == params.area &&
                                 (oldest == entries.end() || it->createdMs < oldest->createdMs))
                                 oldest = it;
                         }
@@ -768,8 +764,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
                     std::nullopt}});
                 shard.newest.note({time, hash}, m_options.newestPerShard);
-                user.entries.push_back({hash, time, params.area});
-                ++m_byIp[params.clientIp];
+                user.add({hash, time, params.area});
+                m_byIp.add(params.clientIp);
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
                 result.info = infoOf(hash, it->second, shard);
@@ -1144,7 +1140,7 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
             mutations.push_back({StoreMutation::RevokeUser{user, area, except, time, keepFor}});
         }
         for (const UserEntry &entry : entries) {
-            if ((except && entry.hash == *except) || (area && entry.area != *area))
+            if ((except && entry.hash == *except) || (area && entry.area() != *area))
                 continue;
             Shard &shard = shardFor(entry.hash);
             std::lock_guard lock(shard.mutex);
@@ -1870,8 +1866,8 @@ private:
             namings.reserve(batch.size());
             for (Entry &e : batch) {
                 UserSessions &user = m_engine.userSessions(e.user);
-                user.entries.push_back({e.hash, e.createdMs, e.area});
-                ++m_engine.m_byIp[e.clientIp];
+                user.add({e.hash, e.createdMs, e.area});
+                m_engine.m_byIp.add(e.clientIp);
                 const std::size_t shard = m_engine.shardIndex(e.hash);
                 // Kept here and handed to the shards at the end: no shard lock on this thread
                 // for every row, where it would contend with the loading thread.

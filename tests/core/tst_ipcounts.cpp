@@ -1,0 +1,195 @@
+// IpCounts: the per-IP session counts, against a reference map under random churn.
+
+#include "IpCounts.h"
+
+#include <QtTest>
+
+#include <arpa/inet.h>
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace hourglass;
+
+namespace {
+
+std::string ipv4(std::uint32_t address)
+{
+    char text[INET_ADDRSTRLEN];
+    const std::uint32_t network = htonl(address);
+    inet_ntop(AF_INET, &network, text, sizeof text);
+    return text;
+}
+
+std::string ipv6(std::uint64_t high, std::uint64_t low)
+{
+    std::uint8_t bytes[16];
+    for (int i = 0; i < 8; ++i) {
+        bytes[i] = std::uint8_t(high >> (56 - 8 * i));
+        bytes[8 + i] = std::uint8_t(low >> (56 - 8 * i));
+    }
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, bytes, text, sizeof text);
+    return text;
+}
+
+} // namespace
+
+class TestIpCounts : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void countsEachAddressAndForgetsItAtZero()
+    {
+        IpCounts counts;
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(0));
+        counts.add("192.0.2.1");
+        counts.add("192.0.2.1");
+        counts.add("192.0.2.2");
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(2));
+        QCOMPARE(counts.count("192.0.2.2"), std::size_t(1));
+        QCOMPARE(counts.size(), std::size_t(2));
+        counts.remove("192.0.2.1");
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(1));
+        counts.remove("192.0.2.1");
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(0));
+        QCOMPARE(counts.size(), std::size_t(1));
+        counts.remove("192.0.2.1"); // not counted: ignored, never negative
+        counts.remove("198.51.100.7");
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(0));
+        QCOMPARE(counts.count("192.0.2.2"), std::size_t(1));
+        QCOMPARE(counts.size(), std::size_t(1));
+    }
+
+    void spellingsOfOneAddressAreOneAddressAndFamiliesStayApart()
+    {
+        IpCounts counts;
+        counts.add("2001:db8::1");
+        counts.add("2001:0db8:0000::0001");
+        counts.add("2001:DB8::1");
+        QCOMPARE(counts.count("2001:db8:0:0:0:0:0:1"), std::size_t(3));
+        QCOMPARE(counts.size(), std::size_t(1));
+        // An IPv4 address and its IPv4-mapped IPv6 form are counted apart, as the text differs in
+        // family; so are 1.2.3.4 and ::1.2.3.4.
+        counts.add("192.0.2.1");
+        QCOMPARE(counts.count("::ffff:192.0.2.1"), std::size_t(0));
+        QCOMPARE(counts.count("::192.0.2.1"), std::size_t(0));
+        counts.add("::ffff:192.0.2.1");
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(1));
+        QCOMPARE(counts.count("::ffff:c000:201"), std::size_t(1));
+        QCOMPARE(counts.size(), std::size_t(3));
+    }
+
+    void textThatIsNotAnAddressIsCountedByItsText()
+    {
+        IpCounts counts;
+        for (const char *text : {"", "not an address", "fe80::1%eth0", "192.0.2.1 ", "0x7f.1", "1.2.3"}) {
+            counts.add(text);
+            counts.add(text);
+            QCOMPARE(counts.count(text), std::size_t(2));
+        }
+        QCOMPARE(counts.count("fe80::1"), std::size_t(0)); // the zone makes it another text
+        QCOMPARE(counts.count("192.0.2.1"), std::size_t(0));
+        QCOMPARE(counts.size(), std::size_t(6));
+        counts.remove("not an address");
+        counts.remove("not an address");
+        QCOMPARE(counts.count("not an address"), std::size_t(0));
+        QCOMPARE(counts.size(), std::size_t(5));
+        // Longer than any address: not parsed, still counted exactly.
+        const std::string longText(200, 'x');
+        counts.add(longText);
+        QCOMPARE(counts.count(longText), std::size_t(1));
+    }
+
+    void agreesWithAReferenceMapUnderRandomChurn_data()
+    {
+        QTest::addColumn<int>("pool");
+        QTest::newRow("few addresses, long probe runs near the growth threshold") << 40;
+        QTest::newRow("many addresses") << 20000;
+    }
+
+    void agreesWithAReferenceMapUnderRandomChurn()
+    {
+        QFETCH(int, pool);
+        std::mt19937_64 random(pool);
+        std::vector<std::string> addresses;
+        for (int i = 0; i < pool; ++i) {
+            if (i % 3 == 0)
+                addresses.push_back(ipv6(random(), random()));
+            else
+                addresses.push_back(ipv4(std::uint32_t(random())));
+        }
+        IpCounts counts;
+        std::map<std::string, std::size_t> reference; // text from inet_ntop: one spelling per address
+        for (int step = 0; step < 200000; ++step) {
+            const std::string &address = addresses[random() % addresses.size()];
+            // More removals than additions once half the pool is counted: the count hovers there,
+            // rows come and go, and deletions shift rows across the end of the table.
+            if (random() % 100 < (reference.size() * 2 > std::size_t(pool) ? 55u : 35u)) {
+                counts.remove(address);
+                if (auto it = reference.find(address); it != reference.end() && --it->second == 0)
+                    reference.erase(it);
+            } else {
+                counts.add(address);
+                ++reference[address];
+            }
+            if (step % 997 == 0 || step == 199999) {
+                QCOMPARE(counts.size(), reference.size());
+                for (const std::string &a : addresses) {
+                    const auto it = reference.find(a);
+                    const std::size_t expected = it == reference.end() ? 0 : it->second;
+                    if (counts.count(a) != expected)
+                        QFAIL(qPrintable(QStringLiteral("%1 counted %2, expected %3 at step %4")
+                                             .arg(QString::fromStdString(a))
+                                             .arg(counts.count(a))
+                                             .arg(expected)
+                                             .arg(step)));
+                }
+            }
+        }
+        QVERIFY(!reference.empty());
+        // Emptied completely, it holds nothing and counts nothing.
+        for (const auto &[address, n] : reference) {
+            for (std::size_t i = 0; i < n; ++i)
+                counts.remove(address);
+        }
+        QCOMPARE(counts.size(), std::size_t(0));
+        for (const std::string &a : addresses)
+            QCOMPARE(counts.count(a), std::size_t(0));
+    }
+
+    void aMillionAddressesTakeAtMostFortyOneBytesEach()
+    {
+        IpCounts counts;
+        constexpr std::uint32_t kAddresses = 1'000'000;
+        for (std::uint32_t i = 0; i < kAddresses; ++i)
+            counts.add(ipv4(0x0a000000u + i));
+        QCOMPARE(counts.size(), std::size_t(kAddresses));
+        const double bytesPerAddress = double(counts.capacity()) * 24 / kAddresses;
+        QVERIFY2(bytesPerAddress <= 41.2, qPrintable(QString::number(bytesPerAddress)));
+        QCOMPARE(counts.count("10.0.0.0"), std::size_t(1));
+        QCOMPARE(counts.count(ipv4(0x0a000000u + kAddresses - 1)), std::size_t(1));
+        QCOMPARE(counts.count(ipv4(0x0a000000u + kAddresses)), std::size_t(0));
+    }
+
+    void reserveSizesTheTableOnce()
+    {
+        IpCounts counts;
+        counts.reserve(10000);
+        const std::size_t rows = counts.capacity();
+        QVERIFY(rows * 7 >= 10000 * 8);
+        for (std::uint32_t i = 0; i < 10000; ++i)
+            counts.add(ipv4(0xc0a80000u + i));
+        QCOMPARE(counts.capacity(), rows);
+        counts.clear();
+        QCOMPARE(counts.size(), std::size_t(0));
+        QCOMPARE(counts.count("192.168.0.1"), std::size_t(0));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestIpCounts)
+#include "tst_ipcounts.moc"
