@@ -3,6 +3,7 @@
 #include "AnomalyGuard.h"
 #include "Cookies.h"
 #include "HttpError.h"
+#include "FlatJsonBody.h"
 #include "JsonBody.h"
 #include "ServiceMetrics.h"
 #include "SessionEngine.h"
@@ -52,9 +53,9 @@ QString q(const std::string &s)
     return QString::fromStdString(s);
 }
 
-Area areaFrom(const QJsonObject &body)
+Area areaFrom(const FlatJsonBody &body)
 {
-    const std::optional<std::string> name = JsonBody::optionalString(body, "area", 32);
+    const std::optional<std::string> name = body.optionalString("area", 32);
     if (!name)
         return Area::Storefront;
     const std::optional<Area> area = parseArea(*name);
@@ -339,16 +340,16 @@ Response SessionApi::create(const Request &request, const std::string &peerIp)
 
 CreateParams SessionApi::createParams(const Request &request, const std::string &peerIp)
 {
-    const QJsonObject body =
-        JsonBody::parse(request.body, {"user", "area", "remember_me", "client_ip", "user_agent"});
+    const FlatJsonBody body =
+        FlatJsonBody::parse(request.body, {"user", "area", "remember_me", "client_ip", "user_agent"});
     CreateParams params;
-    params.user = JsonBody::requiredString(body, "user", kMaxUserBytes);
+    params.user = body.requiredString("user", kMaxUserBytes);
     params.area = areaFrom(body);
-    params.rememberMe = JsonBody::optionalBool(body, "remember_me", false);
-    params.clientIp = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
+    params.rememberMe = body.optionalBool("remember_me", false);
+    params.clientIp = body.optionalString("client_ip", kMaxIpBytes).value_or(peerIp);
     if (!isIpAddress(params.clientIp))
         throw HttpError(400, "invalid_request", "'client_ip' is not an IP address");
-    params.userAgent = JsonBody::optionalString(body, "user_agent", kMaxUserAgentBytes)
+    params.userAgent = body.optionalString("user_agent", kMaxUserAgentBytes)
                            .value_or(std::string(request.header("user-agent").value_or("")));
     refuseIfBlocked(params.clientIp, 429);
     if (!m_guard.allowCreate(params.clientIp)) {
@@ -483,8 +484,8 @@ Response SessionApi::logoutOthers(const Request &request, const std::string &ip)
 
 Response SessionApi::startAuthentication(const Request &request, const std::string &peerIp)
 {
-    const QJsonObject body = JsonBody::parse(request.body, {"client_ip"});
-    const std::string ip = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
+    const FlatJsonBody body = FlatJsonBody::parse(request.body, {"client_ip"});
+    const std::string ip = body.optionalString("client_ip", kMaxIpBytes).value_or(peerIp);
     refuseIfBlocked(ip, 429);
     if (!m_guard.allowCreate(ip)) {
         m_metrics.rateLimited();
@@ -515,20 +516,20 @@ Response SessionApi::startAuthentication(const Request &request, const std::stri
 
 Response SessionApi::completeAuthentication(const Request &request, const std::string &peerIp)
 {
-    const QJsonObject body = JsonBody::parse(
+    const FlatJsonBody body = FlatJsonBody::parse(
         request.body, {"tab_id", "user", "area", "remember_me", "client_ip", "user_agent", "root_id"});
-    const std::string ip = JsonBody::optionalString(body, "client_ip", kMaxIpBytes).value_or(peerIp);
+    const std::string ip = body.optionalString("client_ip", kMaxIpBytes).value_or(peerIp);
     refuseIfBlocked(ip, 429);
-    const std::string root = JsonBody::optionalString(body, "root_id", 64)
+    const std::string root = body.optionalString("root_id", 64)
                                  .value_or(requestCookie(request, kAuthCookie).value_or(""));
     CreateParams params;
-    params.user = JsonBody::requiredString(body, "user", kMaxUserBytes);
+    params.user = body.requiredString("user", kMaxUserBytes);
     params.area = areaFrom(body);
-    params.rememberMe = JsonBody::optionalBool(body, "remember_me", false);
+    params.rememberMe = body.optionalBool("remember_me", false);
     params.clientIp = ip;
-    params.userAgent = JsonBody::optionalString(body, "user_agent", kMaxUserAgentBytes)
+    params.userAgent = body.optionalString("user_agent", kMaxUserAgentBytes)
                            .value_or(std::string(request.header("user-agent").value_or("")));
-    const std::string tab = JsonBody::requiredString(body, "tab_id", 64);
+    const std::string tab = body.requiredString("tab_id", 64);
     const CreateResult r = m_engine.completeAuthentication(root, tab, params);
     switch (r.error) {
     case SessionError::None:
