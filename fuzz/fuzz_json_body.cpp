@@ -1,7 +1,7 @@
 // libFuzzer target: request bodies through the JSON readers of the admin API (JsonBody) and the
 // session API (FlatJsonBody), with the field readers the handlers use; bad input must end in
 // HttpError, nothing else. FlatJsonBody is the stricter: what it accepts, JsonBody accepts with
-// the same values (abort otherwise).
+// the same values (abort otherwise), but for one QJsonDocument quirk noted below.
 
 #include "ConfigFile.h"
 #include "FlatJsonBody.h"
@@ -41,7 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                 } catch (const http::HttpError &) {
                     bThrew = true;
                 }
-                if (a != b || aThrew != bThrew)
+                // QJsonDocument drops a U+FEFF (unescaped) that starts a string; the flat reader keeps it.
+                const bool markDropped = a && b && a->starts_with("\xef\xbb\xbf") && a->substr(3) == *b;
+                if ((a != b && !markDropped) || aThrew != bThrew)
                     std::abort();
             }
         } catch (const http::HttpError &) {

@@ -20,8 +20,10 @@ namespace hourglass::service {
 // at most kMaxDepth deep), the top level an object, every field name one of the allowed ones.
 // QJsonDocument is laxer on exactly those points (it reads "\x" as "x", "1." and ".5" as numbers,
 // keeps raw tabs, turns a lone surrogate into '?'); this reader refuses them, and accepts nothing
-// QJsonDocument refuses (tst_flatjsonbody checks both on random bodies). A field given twice takes
-// its last value, as in QJsonObject; a leading UTF-8 byte order mark is ignored, as there. An
+// QJsonDocument refuses (tst_flatjsonbody checks both on random bodies; fuzz_json_body too). It
+// also keeps an unescaped U+FEFF that starts a string value, which QJsonDocument drops. A field
+// given twice takes its last value, as in QJsonObject; a leading UTF-8 byte order mark before the
+// body is ignored, as there. An
 // empty body (only white space) is an empty object. Errors are thrown as http::HttpError 400
 // invalid_request.
 class FlatJsonBody
