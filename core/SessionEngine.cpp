@@ -557,7 +557,7 @@ SessionEngine::UserSessions &SessionEngine::userSessions(std::string_view user)
 {
     if (auto it = m_byUser.find(user); it != m_byUser.end())
         return it->second;
-    SharedText name = std::make_shared<const std::string>(user);
+    SharedText name = SharedText::make(user);
     UserSessions &added = m_byUser.try_emplace(textOf(name)).first->second;
     added.name = std::move(name); // the key views this very text
     return added;
@@ -1189,7 +1189,7 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
             result.total = page->total;
             result.rows.reserve(page->rows.size());
             for (SessionRecord &record : page->rows) {
-                SharedText user = std::make_shared<const std::string>(std::move(record.user));
+                SharedText user = SharedText::make(record.user);
                 Slot slot = slotOf(std::move(record), std::move(user));
                 const Shard &shard = shardFor(record.hash);
                 SessionInfo info;

@@ -1,20 +1,84 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace hourglass {
 
-// Immutable text shared by every holder; null means empty.
-using SharedText = std::shared_ptr<const std::string>;
+// Immutable text shared by every holder; null means empty. One allocation holds the reference
+// count, the length and the characters, and a holder is one pointer: a session slot holds two
+// (its user's name and its user agent), and a std::shared_ptr<const std::string> took 16 bytes
+// in the slot plus a control block and, beyond 15 characters, a second allocation per text
+// (bench/README.md, Memory). Copies are as thread-safe as std::shared_ptr's.
+class SharedText
+{
+public:
+    SharedText() noexcept = default;
+    SharedText(const SharedText &other) noexcept : m_block(other.m_block)
+    {
+        if (m_block)
+            m_block->references.fetch_add(1, std::memory_order_relaxed);
+    }
+    SharedText(SharedText &&other) noexcept : m_block(std::exchange(other.m_block, nullptr)) {}
+    SharedText &operator=(SharedText other) noexcept
+    {
+        std::swap(m_block, other.m_block);
+        return *this;
+    }
+    ~SharedText()
+    {
+        if (m_block && m_block->references.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            ::operator delete(m_block);
+    }
+
+    static SharedText make(std::string_view text)
+    {
+        SharedText shared;
+        void *memory = ::operator new(sizeof(Block) + text.size());
+        shared.m_block = new (memory) Block{{1}, static_cast<std::uint32_t>(text.size())};
+        if (!text.empty())
+            std::memcpy(shared.m_block->characters(), text.data(), text.size());
+        return shared;
+    }
+
+    void reset() noexcept { SharedText().swap(*this); }
+    void swap(SharedText &other) noexcept { std::swap(m_block, other.m_block); }
+
+    explicit operator bool() const noexcept { return m_block != nullptr; }
+    std::string_view view() const noexcept
+    {
+        return m_block ? std::string_view(m_block->characters(), m_block->size) : std::string_view();
+    }
+    const void *get() const noexcept { return m_block; } // identity: equal for copies of one text
+    long use_count() const noexcept
+    {
+        return m_block ? long(m_block->references.load(std::memory_order_relaxed)) : 0;
+    }
+
+private:
+    struct Block
+    {
+        std::atomic<std::uint32_t> references;
+        std::uint32_t size; // texts are bounded far below 4 GiB (user names, user agents)
+        char *characters() { return reinterpret_cast<char *>(this + 1); }
+    };
+    static_assert(sizeof(Block) == 8);
+
+    Block *m_block = nullptr;
+};
 
 inline std::string_view textOf(const SharedText &text)
 {
-    return text ? std::string_view(*text) : std::string_view();
+    return text.view();
 }
 
 // Interns text that many sessions repeat (user agents: a shop's million sessions come from a few
@@ -34,11 +98,11 @@ public:
         std::lock_guard lock(m_mutex);
         if (auto it = m_pool.find(text); it != m_pool.end())
             return it->second;
-        auto shared = std::make_shared<const std::string>(text);
+        SharedText shared = SharedText::make(text);
         if (m_pool.size() >= m_capacity)
             pruneLocked();
         if (m_pool.size() < m_capacity)
-            m_pool.emplace(std::string_view(*shared), shared);
+            m_pool.emplace(shared.view(), shared);
         return shared;
     }
 

@@ -293,12 +293,12 @@ SessionInfo RemoteAdminClient::sessionFromJson(const QJsonObject &o)
 {
     SessionInfo info;
     info.hash = IdHash::fromHex(str(o.value(QStringLiteral("id_hash")))).value_or(IdHash{});
-    info.user = std::make_shared<const std::string>(str(o.value(QStringLiteral("user"))));
+    info.user = SharedText::make(str(o.value(QStringLiteral("user"))));
     info.area = parseArea(str(o.value(QStringLiteral("area")))).value_or(Area::Storefront);
     info.rememberMe = o.value(QStringLiteral("remember_me")).toBool();
     info.clientIp = str(o.value(QStringLiteral("client_ip")));
     if (std::string agent = str(o.value(QStringLiteral("user_agent"))); !agent.empty())
-        info.userAgent = std::make_shared<const std::string>(std::move(agent));
+        info.userAgent = SharedText::make(agent);
     info.createdMs = o.value(QStringLiteral("created_ms")).toInteger();
     info.lastActivityMs = o.value(QStringLiteral("last_activity_ms")).toInteger();
     info.idleDeadlineMs = o.value(QStringLiteral("idle_deadline_ms")).toInteger();
