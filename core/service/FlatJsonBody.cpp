@@ -1,6 +1,7 @@
 #include "FlatJsonBody.h"
 
 #include "HttpError.h"
+#include "SessionId.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -17,17 +18,6 @@ namespace {
 bool isSpace(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-int hexValue(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 void appendUtf8(std::string &out, std::uint32_t code)
@@ -111,6 +101,33 @@ public:
         }
     }
 
+    // At '{': the members up to the closing brace. Each member's name is decoded into *name (when
+    // name is not null), then onMember() reads its value.
+    template<typename OnMember> void object(std::string *name, OnMember onMember)
+    {
+        ++m_at;
+        skipSpace();
+        if (take('}'))
+            return;
+        for (;;) {
+            skipSpace();
+            if (peek() != '"')
+                fail("expected a field name");
+            if (name)
+                name->clear();
+            string(name);
+            skipSpace();
+            if (!take(':'))
+                fail("expected ':' after a field name");
+            onMember();
+            skipSpace();
+            if (take('}'))
+                return;
+            if (!take(','))
+                fail("expected ',' or '}' in an object");
+        }
+    }
+
     // Checks (and skips) any JSON value.
     void skipValue(int depth)
     {
@@ -122,25 +139,8 @@ public:
             string(nullptr);
             return;
         case '{':
-            ++m_at;
-            skipSpace();
-            if (take('}'))
-                return;
-            for (;;) {
-                skipSpace();
-                if (peek() != '"')
-                    fail("expected a field name");
-                string(nullptr);
-                skipSpace();
-                if (!take(':'))
-                    fail("expected ':' after a field name");
-                skipValue(depth + 1);
-                skipSpace();
-                if (take('}'))
-                    return;
-                if (!take(','))
-                    fail("expected ',' or '}' in an object");
-            }
+            object(nullptr, [&] { skipValue(depth + 1); });
+            return;
         case '[':
             ++m_at;
             skipSpace();
@@ -261,7 +261,7 @@ private:
             fail("bad \\u escape");
         std::uint32_t value = 0;
         for (int i = 0; i < 4; ++i) {
-            const int digit = hexValue(m_text[m_at + i]);
+            const int digit = hexDigitValue(m_text[m_at + i]);
             if (digit < 0)
                 fail("bad \\u escape");
             value = value * 16 + std::uint32_t(digit);
@@ -349,46 +349,29 @@ FlatJsonBody FlatJsonBody::parse(std::string_view body, std::initializer_list<st
             reader.fail("garbage after the array");
         invalid("the body must be a JSON object");
     }
-    reader.take('{');
-    reader.skipSpace();
     // Unknown fields are refused once the whole body is known to be JSON, naming the first in
     // sorted order, as JsonBody (QJsonObject) does.
     std::optional<std::string> unknown;
-    if (!reader.take('}')) {
-        std::string name;
-        for (;;) {
-            reader.skipSpace();
-            if (reader.peek() != '"')
-                reader.fail("expected a field name");
-            name.clear();
-            reader.string(&name);
-            reader.skipSpace();
-            if (!reader.take(':'))
-                reader.fail("expected ':' after a field name");
-            Field field;
-            field.kind = reader.fieldValue(field.text);
-            bool known = false;
-            for (const std::string_view allowed : allowedFields)
-                known = known || name == allowed;
-            if (!known) {
-                if (!unknown || name < *unknown)
-                    unknown = name;
-            } else {
-                field.name = name;
-                auto same = std::find_if(result.m_fields.begin(), result.m_fields.end(),
-                                         [&](const Field &f) { return f.name == name; });
-                if (same != result.m_fields.end())
-                    *same = std::move(field); // the last value wins
-                else
-                    result.m_fields.push_back(std::move(field));
-            }
-            reader.skipSpace();
-            if (reader.take('}'))
-                break;
-            if (!reader.take(','))
-                reader.fail("expected ',' or '}' in an object");
+    std::string name;
+    reader.object(&name, [&] {
+        Field field;
+        field.kind = reader.fieldValue(field.text);
+        bool known = false;
+        for (const std::string_view allowed : allowedFields)
+            known = known || name == allowed;
+        if (!known) {
+            if (!unknown || name < *unknown)
+                unknown = name;
+        } else {
+            field.name = name;
+            auto same = std::find_if(result.m_fields.begin(), result.m_fields.end(),
+                                     [&](const Field &f) { return f.name == name; });
+            if (same != result.m_fields.end())
+                *same = std::move(field); // the last value wins
+            else
+                result.m_fields.push_back(std::move(field));
         }
-    }
+    });
     reader.skipSpace();
     if (!reader.atEnd())
         reader.fail("garbage after the object");
