@@ -1,6 +1,6 @@
 #include "FlatJsonBody.h"
 
-#include "HttpError.h"
+#include "JsonBody.h"
 #include "SessionId.h"
 
 #include <algorithm>
@@ -9,11 +9,6 @@
 namespace hourglass::service {
 
 namespace {
-
-[[noreturn]] void invalid(const std::string &message)
-{
-    throw http::HttpError(400, "invalid_request", message);
-}
 
 bool isSpace(char c)
 {
@@ -46,10 +41,7 @@ class FlatJsonBody::Reader
 public:
     explicit Reader(std::string_view text) : m_text(text) {}
 
-    [[noreturn]] void fail(const char *reason) const
-    {
-        invalid(std::string("the body is not valid JSON: ") + reason + " at byte " + std::to_string(m_at));
-    }
+    [[noreturn]] void fail(const char *reason) const { BodyError::notJson(reason, m_at); }
 
     void skipSpace()
     {
@@ -347,7 +339,7 @@ FlatJsonBody FlatJsonBody::parse(std::string_view body, std::initializer_list<st
         reader.skipSpace();
         if (!reader.atEnd())
             reader.fail("garbage after the array");
-        invalid("the body must be a JSON object");
+        BodyError::notAnObject();
     }
     // Unknown fields are refused once the whole body is known to be JSON, naming the first in
     // sorted order, as JsonBody (QJsonObject) does.
@@ -376,7 +368,7 @@ FlatJsonBody FlatJsonBody::parse(std::string_view body, std::initializer_list<st
     if (!reader.atEnd())
         reader.fail("garbage after the object");
     if (unknown)
-        invalid("unknown field '" + *unknown + "'");
+        BodyError::unknownField(*unknown);
     return result;
 }
 
@@ -395,9 +387,8 @@ std::optional<std::string> FlatJsonBody::optionalString(std::string_view field, 
     if (!f || f->kind == Kind::Null)
         return std::nullopt;
     if (f->kind != Kind::String)
-        invalid("'" + std::string(field) + "' must be a string");
-    if (f->text.size() > maxBytes)
-        invalid("'" + std::string(field) + "' is longer than " + std::to_string(maxBytes) + " bytes");
+        BodyError::notAString(field);
+    BodyError::checkLength(field, f->text, maxBytes);
     return f->text;
 }
 
@@ -405,7 +396,7 @@ std::string FlatJsonBody::requiredString(std::string_view field, std::size_t max
 {
     std::optional<std::string> text = optionalString(field, maxBytes);
     if (!text || text->empty())
-        invalid("'" + std::string(field) + "' is required");
+        BodyError::required(field);
     return std::move(*text);
 }
 
@@ -415,7 +406,7 @@ bool FlatJsonBody::optionalBool(std::string_view field, bool fallback) const
     if (!f || f->kind == Kind::Null)
         return fallback;
     if (f->kind != Kind::True && f->kind != Kind::False)
-        invalid("'" + std::string(field) + "' must be true or false");
+        BodyError::notABoolean(field);
     return f->kind == Kind::True;
 }
 

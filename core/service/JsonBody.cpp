@@ -11,7 +11,48 @@ namespace {
 {
     throw http::HttpError(400, "invalid_request", message);
 }
+
+std::string quoted(std::string_view field)
+{
+    return "'" + std::string(field) + "'";
+}
 } // namespace
+
+void BodyError::notJson(const std::string &reason, std::size_t byte)
+{
+    invalid("the body is not valid JSON: " + reason + " at byte " + std::to_string(byte));
+}
+
+void BodyError::notAnObject()
+{
+    invalid("the body must be a JSON object");
+}
+
+void BodyError::unknownField(const std::string &name)
+{
+    invalid("unknown field '" + name + "'");
+}
+
+void BodyError::notAString(std::string_view field)
+{
+    invalid(quoted(field) + " must be a string");
+}
+
+void BodyError::notABoolean(std::string_view field)
+{
+    invalid(quoted(field) + " must be true or false");
+}
+
+void BodyError::required(std::string_view field)
+{
+    invalid(quoted(field) + " is required");
+}
+
+void BodyError::checkLength(std::string_view field, const std::string &text, std::size_t maxBytes)
+{
+    if (text.size() > maxBytes)
+        invalid(quoted(field) + " is longer than " + std::to_string(maxBytes) + " bytes");
+}
 
 QJsonObject JsonBody::parse(const std::string &body, std::initializer_list<std::string_view> allowedFields)
 {
@@ -21,10 +62,9 @@ QJsonObject JsonBody::parse(const std::string &body, std::initializer_list<std::
     const QJsonDocument doc =
         QJsonDocument::fromJson(QByteArray::fromRawData(body.data(), qsizetype(body.size())), &error);
     if (error.error != QJsonParseError::NoError)
-        invalid("the body is not valid JSON: " + error.errorString().toStdString() + " at byte " +
-                std::to_string(error.offset));
+        BodyError::notJson(error.errorString().toStdString(), std::size_t(error.offset));
     if (!doc.isObject())
-        invalid("the body must be a JSON object");
+        BodyError::notAnObject();
     const QJsonObject object = doc.object();
     for (auto it = object.begin(); it != object.end(); ++it) {
         const std::string key = it.key().toStdString();
@@ -32,7 +72,7 @@ QJsonObject JsonBody::parse(const std::string &body, std::initializer_list<std::
         for (const std::string_view allowed : allowedFields)
             known = known || key == allowed;
         if (!known)
-            invalid("unknown field '" + key + "'");
+            BodyError::unknownField(key);
     }
     return object;
 }
@@ -44,10 +84,9 @@ std::optional<std::string> JsonBody::optionalString(const QJsonObject &object, c
     if (value.isUndefined() || value.isNull())
         return std::nullopt;
     if (!value.isString())
-        invalid(std::string("'") + field + "' must be a string");
+        BodyError::notAString(field);
     std::string text = value.toString().toStdString();
-    if (text.size() > maxBytes)
-        invalid(std::string("'") + field + "' is longer than " + std::to_string(maxBytes) + " bytes");
+    BodyError::checkLength(field, text, maxBytes);
     return text;
 }
 
@@ -55,7 +94,7 @@ std::string JsonBody::requiredString(const QJsonObject &object, const char *fiel
 {
     std::optional<std::string> text = optionalString(object, field, maxBytes);
     if (!text || text->empty())
-        invalid(std::string("'") + field + "' is required");
+        BodyError::required(field);
     return *text;
 }
 
@@ -65,7 +104,7 @@ bool JsonBody::optionalBool(const QJsonObject &object, const char *field, bool f
     if (value.isUndefined() || value.isNull())
         return fallback;
     if (!value.isBool())
-        invalid(std::string("'") + field + "' must be true or false");
+        BodyError::notABoolean(field);
     return value.toBool();
 }
 

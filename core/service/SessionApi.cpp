@@ -2,8 +2,8 @@
 
 #include "AnomalyGuard.h"
 #include "Cookies.h"
-#include "HttpError.h"
 #include "FlatJsonBody.h"
+#include "HttpError.h"
 #include "JsonBody.h"
 #include "ServiceMetrics.h"
 #include "SessionEngine.h"
@@ -520,8 +520,8 @@ Response SessionApi::completeAuthentication(const Request &request, const std::s
         request.body, {"tab_id", "user", "area", "remember_me", "client_ip", "user_agent", "root_id"});
     const std::string ip = body.optionalString("client_ip", kMaxIpBytes).value_or(peerIp);
     refuseIfBlocked(ip, 429);
-    const std::string root = body.optionalString("root_id", 64)
-                                 .value_or(requestCookie(request, kAuthCookie).value_or(""));
+    const std::string root =
+        body.optionalString("root_id", 64).value_or(requestCookie(request, kAuthCookie).value_or(""));
     CreateParams params;
     params.user = body.requiredString("user", kMaxUserBytes);
     params.area = areaFrom(body);
