@@ -31,7 +31,7 @@ public:
     SharedText(SharedText &&other) noexcept : m_block(std::exchange(other.m_block, nullptr)) {}
     SharedText &operator=(SharedText other) noexcept
     {
-        std::swap(m_block, other.m_block);
+        swap(other);
         return *this;
     }
     ~SharedText()

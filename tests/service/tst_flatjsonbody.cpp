@@ -49,18 +49,21 @@ template<typename Read> std::string readOf(Read read)
     }
 }
 
-Outcome viaFlat(const std::string &body)
+// One reader's outcome: parse() makes its object, readString and readBool read a field of it.
+template<typename Parse, typename ReadString, typename ReadBool>
+Outcome outcomeOf(Parse parse, ReadString readString, ReadBool readBool)
 {
     Outcome o;
     try {
-        const FlatJsonBody b = FlatJsonBody::parse(body, kAllowed);
+        const auto body = parse();
         for (const std::string_view field : kAllowed) {
-            o.reads[std::string(field) + "/s"] = readOf([&] {
-                const auto s = b.optionalString(field, 1 << 20);
+            const std::string name(field);
+            o.reads[name + "/s"] = readOf([&] {
+                const std::optional<std::string> s = readString(body, name);
                 return s ? "string:" + *s : std::string("absent");
             });
-            o.reads[std::string(field) + "/b"] =
-                readOf([&] { return std::string("bool:") + (b.optionalBool(field, false) ? "1" : "0"); });
+            o.reads[name + "/b"] =
+                readOf([&] { return std::string("bool:") + (readBool(body, name) ? "1" : "0"); });
         }
     } catch (const http::HttpError &e) {
         o.refusal = e.what();
@@ -68,25 +71,22 @@ Outcome viaFlat(const std::string &body)
     return o;
 }
 
+Outcome viaFlat(const std::string &body)
+{
+    return outcomeOf([&] { return FlatJsonBody::parse(body, kAllowed); },
+                     [](const FlatJsonBody &b, const std::string &f) { return b.optionalString(f, 1 << 20); },
+                     [](const FlatJsonBody &b, const std::string &f) { return b.optionalBool(f, false); });
+}
+
 Outcome viaQt(const std::string &body)
 {
-    Outcome o;
-    try {
-        const QJsonObject b = JsonBody::parse(body, kAllowed);
-        for (const std::string_view field : kAllowed) {
-            const std::string name(field);
-            o.reads[name + "/s"] = readOf([&] {
-                const auto s = JsonBody::optionalString(b, name.c_str(), 1 << 20);
-                return s ? "string:" + *s : std::string("absent");
-            });
-            o.reads[name + "/b"] = readOf([&] {
-                return std::string("bool:") + (JsonBody::optionalBool(b, name.c_str(), false) ? "1" : "0");
-            });
-        }
-    } catch (const http::HttpError &e) {
-        o.refusal = e.what();
-    }
-    return o;
+    return outcomeOf([&] { return JsonBody::parse(body, kAllowed); },
+                     [](const QJsonObject &b, const std::string &f) {
+                         return JsonBody::optionalString(b, f.c_str(), 1 << 20);
+                     },
+                     [](const QJsonObject &b, const std::string &f) {
+                         return JsonBody::optionalBool(b, f.c_str(), false);
+                     });
 }
 
 const std::string kNotJson = "the body is not valid JSON: ";
