@@ -1568,7 +1568,10 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
             return heapGreater(a, b);
         };
         std::size_t examined = 0;
-        while (!shard.heap.empty() && shard.heap.front().dueMs <= time && examined < budget) {
+        // A batch ends early when someone waits for the shard: sweepExpired() then hands the lock
+        // over, so a validation waits for one removal, not for the whole batch.
+        while (!shard.heap.empty() && shard.heap.front().dueMs <= time && examined < budget &&
+               !(examined > 0 && shard.mutex.contended())) {
             std::pop_heap(shard.heap.begin(), shard.heap.end(), cmp);
             const HeapEntry entry = shard.heap.back();
             shard.heap.pop_back();
@@ -1678,6 +1681,7 @@ std::size_t SessionEngine::sweepExpired(std::size_t maxSessions)
             Events events;
             const std::size_t budget = std::min(m_options.sweepBatch, maxSessions - total);
             const std::size_t removed = sweepShard(*shard, time, budget, events);
+            shard->mutex.yieldToWaiters();
             publish(events);
             total += removed;
             bool more = false;

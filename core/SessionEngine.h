@@ -2,6 +2,7 @@
 
 #include "Clock.h"
 #include "EventHub.h"
+#include "HandoffMutex.h"
 #include "IpCounts.h"
 #include "Policy.h"
 #include "SessionId.h"
@@ -363,7 +364,8 @@ private:
     struct Shard
     {
         explicit Shard(std::pmr::memory_resource *memory) : sessions(memory) {}
-        mutable std::mutex mutex;
+        // The sweeper ends its batch as soon as a validation waits (HandoffMutex).
+        mutable HandoffMutex mutex;
         SessionMap sessions;
         std::vector<HeapEntry> heap;
         std::size_t staleHeapEntries = 0;
