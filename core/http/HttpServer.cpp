@@ -223,7 +223,15 @@ struct HttpServer::Impl
 
 namespace {
 
-// One HTTP/1.1 connection, plain (beast::tcp_stream) or TLS (beast::ssl_stream<tcp_stream>).
+// A connection's socket and stream are bound to its io_context's executor type, not to the
+// type-erased any_io_executor that beast::tcp_stream uses: every handler's dispatch, every
+// timer's re-arming skips the erased executor's copies and indirect calls.
+using Executor = net::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using PlainStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<PlainStream>;
+
+// One HTTP/1.1 connection, plain (PlainStream) or TLS (TlsStream).
 template<class Stream> class Connection : public std::enable_shared_from_this<Connection<Stream>>
 {
 public:
@@ -238,7 +246,7 @@ public:
 
     void start()
     {
-        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        if constexpr (std::is_same_v<Stream, PlainStream>) {
             readRequest();
         } else {
             lowest().expires_after(m_server.options.limits.headerTimeout);
@@ -255,7 +263,7 @@ public:
     }
 
 private:
-    beast::tcp_stream &lowest() { return beast::get_lowest_layer(m_stream); }
+    PlainStream &lowest() { return beast::get_lowest_layer(m_stream); }
 
     void readRequest()
     {
@@ -492,7 +500,7 @@ private:
     void close()
     {
         beast::error_code ec;
-        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        if constexpr (std::is_same_v<Stream, PlainStream>) {
             m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
         } else {
             lowest().expires_after(std::chrono::seconds(2));
@@ -519,7 +527,7 @@ private:
 void HttpServer::Impl::accept()
 {
     net::io_context &context = *contexts[nextContext++ % contexts.size()];
-    acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(context, [this](beast::error_code ec, Socket socket) {
         if (ec) {
             if (running.load() && ec != net::error::operation_aborted)
                 accept();
@@ -539,11 +547,11 @@ void HttpServer::Impl::accept()
             }
             socket.close(ignored);
         } else if (tlsContext) {
-            auto c = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
-                *this, peer, true, std::move(socket), *tlsContext);
+            auto c =
+                std::make_shared<Connection<TlsStream>>(*this, peer, true, std::move(socket), *tlsContext);
             net::post(c->executor(), [c] { c->start(); }); // on the connection's own thread
         } else {
-            auto c = std::make_shared<Connection<beast::tcp_stream>>(*this, peer, false, std::move(socket));
+            auto c = std::make_shared<Connection<PlainStream>>(*this, peer, false, std::move(socket));
             net::post(c->executor(), [c] { c->start(); });
         }
         if (running.load())
