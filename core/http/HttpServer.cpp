@@ -292,11 +292,26 @@ private:
 
     void readHeader()
     {
+        // A request usually arrives whole in one read: its header is parsed here, from the buffer,
+        // with the parser's own limits. An asynchronous read would parse the same bytes but only
+        // after posting its completion and arming the stream's timer once more.
+        beast::error_code ec;
+        while (!m_parser->is_header_done() && m_buffer.size() > 0) {
+            const std::size_t used = m_parser->put(m_buffer.data(), ec);
+            m_buffer.consume(used);
+            if (ec || used == 0)
+                break;
+        }
+        if (ec == bhttp::error::need_more)
+            ec = {};
+        if (ec || m_parser->is_header_done())
+            return onHeader(ec);
         // The whole header must arrive within the header timeout, however slowly it dribbles.
         lowest().expires_after(m_server.options.limits.headerTimeout);
-        bhttp::async_read_header(
-            m_stream, m_buffer, *m_parser,
-            [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
+        bhttp::async_read_header(m_stream, m_buffer, *m_parser,
+                                 [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+                                     self->onHeader(error);
+                                 });
     }
 
     void onHeader(beast::error_code ec)

@@ -13,6 +13,11 @@
 
 #include <arpa/inet.h>
 
+#include <cassert>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
 namespace hourglass::service {
 
 namespace {
@@ -145,36 +150,64 @@ std::string SessionApi::clientIp(const Request &request, const http::RequestCont
 
 namespace {
 
-// JSON string of UTF-8 text (as every stored string came in through a JSON body): quotes,
-// backslashes and control characters escaped, everything else as is.
-void appendJsonString(std::string &out, std::string_view text)
+// Writes the session JSON into room sized for the worst case beforehand (every character of the
+// text escaped as \u00XX, every number 20 digits): no capacity check or call per piece written.
+class JsonWriter
 {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out.push_back(kHex[u >> 4]);
-            out.push_back(kHex[u & 15]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-}
+public:
+    explicit JsonWriter(char *at) : m_at(at) {}
 
-void appendField(std::string &out, std::string_view name)
-{
-    if (out.size() > 1)
-        out.push_back(',');
-    out.push_back('"');
-    out += name;
-    out += "\":";
-}
+    static constexpr std::size_t kNumberRoom = 20;
+    static constexpr std::size_t room(std::string_view text) { return 2 + 6 * text.size(); }
+
+    char *end() const { return m_at; }
+
+    // A literal piece: punctuation and a key, for example `,"user":`.
+    void raw(std::string_view text)
+    {
+        std::memcpy(m_at, text.data(), text.size());
+        m_at += text.size();
+    }
+
+    // JSON string of UTF-8 text (as every stored string came in through a JSON body): quotes,
+    // backslashes and control characters escaped, everything else as is.
+    void string(std::string_view text)
+    {
+        static constexpr char kHex[] = "0123456789abcdef";
+        *m_at++ = '"';
+        for (const char c : text) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u >= 0x20 && u != '"' && u != '\\') {
+                *m_at++ = c;
+            } else if (u >= 0x20) {
+                *m_at++ = '\\';
+                *m_at++ = c;
+            } else {
+                raw("\\u00");
+                *m_at++ = kHex[u >> 4];
+                *m_at++ = kHex[u & 15];
+            }
+        }
+        *m_at++ = '"';
+    }
+
+    void number(std::int64_t value) { m_at = std::to_chars(m_at, m_at + kNumberRoom, value).ptr; }
+
+    // An ID hash as a JSON string of 64 hex digits.
+    void hash(const IdHash &hash)
+    {
+        static constexpr char kHex[] = "0123456789abcdef";
+        *m_at++ = '"';
+        for (const std::uint8_t byte : hash.bytes()) {
+            *m_at++ = kHex[byte >> 4];
+            *m_at++ = kHex[byte & 15];
+        }
+        *m_at++ = '"';
+    }
+
+private:
+    char *m_at;
+};
 
 } // namespace
 
@@ -183,45 +216,54 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
 {
     // Written directly rather than through QJsonObject: this is the body of every validation.
     // Keys in alphabetical order, as QJsonDocument writes them.
+    const std::string_view user = textOf(info.user), userAgent = textOf(info.userAgent);
+    const std::string_view idText = id ? std::string_view(*id) : std::string_view();
+    const std::string_view cookie = setCookie ? std::string_view(*setCookie) : std::string_view();
     std::string out;
-    out.reserve(512 + textOf(info.userAgent).size() + textOf(info.user).size());
-    out.push_back('{');
-    appendField(out, "absolute_deadline_ms");
-    out += info.absoluteDeadlineMs == SessionInfo::kNoDeadline ? std::string("null")
-                                                               : std::to_string(info.absoluteDeadlineMs);
-    appendField(out, "area");
-    appendJsonString(out, areaName(info.area));
-    appendField(out, "client_ip");
-    appendJsonString(out, info.clientIp);
-    appendField(out, "created_ms");
-    out += std::to_string(info.createdMs);
-    appendField(out, "data_size");
-    out += std::to_string(info.dataSize);
-    appendField(out, "expires_ms");
-    out += std::to_string(info.expiresAtMs);
+    // Keys and punctuation are under 300 bytes; the hash is 66 with its quotes.
+    out.resize(300 + 66 + 7 * JsonWriter::kNumberRoom + JsonWriter::room(areaName(info.area)) +
+               JsonWriter::room(info.clientIp) + JsonWriter::room(idText) + JsonWriter::room(cookie) +
+               JsonWriter::room(user) + JsonWriter::room(userAgent));
+    JsonWriter w(out.data());
+    w.raw("{\"absolute_deadline_ms\":");
+    if (info.absoluteDeadlineMs == SessionInfo::kNoDeadline)
+        w.raw("null");
+    else
+        w.number(info.absoluteDeadlineMs);
+    w.raw(",\"area\":");
+    w.string(areaName(info.area));
+    w.raw(",\"client_ip\":");
+    w.string(info.clientIp);
+    w.raw(",\"created_ms\":");
+    w.number(info.createdMs);
+    w.raw(",\"data_size\":");
+    w.number(static_cast<std::int64_t>(info.dataSize));
+    w.raw(",\"expires_ms\":");
+    w.number(info.expiresAtMs);
     if (id) {
-        appendField(out, "id");
-        appendJsonString(out, *id);
+        w.raw(",\"id\":");
+        w.string(idText);
     }
-    appendField(out, "id_hash");
-    appendJsonString(out, info.hash.toHex());
-    appendField(out, "idle_deadline_ms");
-    out += std::to_string(info.idleDeadlineMs);
-    appendField(out, "last_activity_ms");
-    out += std::to_string(info.lastActivityMs);
-    appendField(out, "remember_me");
-    out += info.rememberMe ? "true" : "false";
+    w.raw(",\"id_hash\":");
+    w.hash(info.hash);
+    w.raw(",\"idle_deadline_ms\":");
+    w.number(info.idleDeadlineMs);
+    w.raw(",\"last_activity_ms\":");
+    w.number(info.lastActivityMs);
+    w.raw(info.rememberMe ? ",\"remember_me\":true" : ",\"remember_me\":false");
     if (setCookie) {
-        appendField(out, "set_cookie");
-        appendJsonString(out, *setCookie);
+        w.raw(",\"set_cookie\":");
+        w.string(cookie);
     }
-    appendField(out, "sub_sessions");
-    out += std::to_string(info.subSessions);
-    appendField(out, "user");
-    appendJsonString(out, textOf(info.user));
-    appendField(out, "user_agent");
-    appendJsonString(out, textOf(info.userAgent));
-    out.push_back('}');
+    w.raw(",\"sub_sessions\":");
+    w.number(static_cast<std::int64_t>(info.subSessions));
+    w.raw(",\"user\":");
+    w.string(user);
+    w.raw(",\"user_agent\":");
+    w.string(userAgent);
+    w.raw("}");
+    assert(w.end() <= out.data() + out.size());
+    out.resize(static_cast<std::size_t>(w.end() - out.data()));
     return out;
 }
 

@@ -149,6 +149,39 @@ private Q_SLOTS:
         QCOMPARE(c.keys().size(), keys.size() + 2);
     }
 
+    // The body is written into room sized beforehand for the worst case: text at the size limits
+    // made only of characters that must be escaped (six bytes each for control characters).
+    void sessionJsonOfTextThatIsAllEscapes()
+    {
+        ServiceFixture f;
+        QString user, agent;
+        for (int i = 0; i < 256; ++i)
+            user.append(QChar(char16_t(1 + i % 31)));
+        for (int i = 0; i < 512; ++i)
+            agent.append(i % 2 ? QLatin1Char('"') : QLatin1Char('\\'));
+        QJsonObject request;
+        request.insert(QStringLiteral("user"), user);
+        request.insert(QStringLiteral("area"), QStringLiteral("storefront"));
+        request.insert(QStringLiteral("client_ip"),
+                       QStringLiteral("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"));
+        request.insert(QStringLiteral("user_agent"), agent);
+        const auto created = f.request("POST", "/v1/sessions", {},
+                                       QJsonDocument(request).toJson(QJsonDocument::Compact).toStdString());
+        QCOMPARE(created.status, 201);
+        const std::string id =
+            ServiceFixture::json(created).value(QStringLiteral("id")).toString().toStdString();
+        for (const auto &r : {created, f.request("GET", "/v1/session", {bearer(id)})}) {
+            QJsonParseError error;
+            const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(r.body), &error).object();
+            QCOMPARE(error.error, QJsonParseError::NoError);
+            QCOMPARE(o.value(QStringLiteral("user")).toString(), user);
+            QCOMPARE(o.value(QStringLiteral("user_agent")).toString(), agent);
+            QCOMPARE(o.value(QStringLiteral("client_ip")).toString(),
+                     QStringLiteral("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"));
+            QCOMPARE(o.value(QStringLiteral("id_hash")).toString().toStdString(), sha256(id).toHex());
+        }
+    }
+
     void invalidSessionsAre401WithAChallenge_data()
     {
         QTest::addColumn<QByteArray>("header");
