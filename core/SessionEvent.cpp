@@ -1,45 +1,8 @@
 #include "SessionEvent.h"
 
-#include <cstdio>
+#include "JsonText.h"
 
 namespace hourglass {
-
-namespace {
-
-void appendJsonString(std::string &out, std::string_view text)
-{
-    out += '"';
-    for (const char c : text) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-                out += buf;
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
-
-} // namespace
 
 std::string_view eventTypeName(EventType type)
 {
@@ -73,7 +36,9 @@ std::string_view eventTypeName(EventType type)
 std::string SessionEvent::toJsonLine() const
 {
     std::string out;
-    out.reserve(160 + user.size() + detail.size());
+    // Room for the worst case, so that no string written below reallocates.
+    out.reserve(200 + jsonStringRoom(user) + jsonStringRoom(idHash) + jsonStringRoom(clientIp) +
+                jsonStringRoom(detail));
     out += "{\"seq\":";
     out += std::to_string(sequence);
     out += ",\"time_ms\":";

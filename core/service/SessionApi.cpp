@@ -5,6 +5,7 @@
 #include "FlatJsonBody.h"
 #include "HttpError.h"
 #include "JsonBody.h"
+#include "JsonText.h"
 #include "ServiceMetrics.h"
 #include "SessionEngine.h"
 #include "SettingsSchema.h"
@@ -158,7 +159,7 @@ public:
     explicit JsonWriter(char *at) : m_at(at) {}
 
     static constexpr std::size_t kNumberRoom = 20;
-    static constexpr std::size_t room(std::string_view text) { return 2 + 6 * text.size(); }
+    static constexpr std::size_t room(std::string_view text) { return jsonStringRoom(text); }
 
     char *end() const { return m_at; }
 
@@ -169,27 +170,7 @@ public:
         m_at += text.size();
     }
 
-    // JSON string of UTF-8 text (as every stored string came in through a JSON body): quotes,
-    // backslashes and control characters escaped, everything else as is.
-    void string(std::string_view text)
-    {
-        static constexpr char kHex[] = "0123456789abcdef";
-        *m_at++ = '"';
-        for (const char c : text) {
-            const auto u = static_cast<unsigned char>(c);
-            if (u >= 0x20 && u != '"' && u != '\\') {
-                *m_at++ = c;
-            } else if (u >= 0x20) {
-                *m_at++ = '\\';
-                *m_at++ = c;
-            } else {
-                raw("\\u00");
-                *m_at++ = kHex[u >> 4];
-                *m_at++ = kHex[u & 15];
-            }
-        }
-        *m_at++ = '"';
-    }
+    void string(std::string_view text) { m_at = writeJsonString(m_at, text); }
 
     void number(std::int64_t value) { m_at = std::to_chars(m_at, m_at + kNumberRoom, value).ptr; }
 

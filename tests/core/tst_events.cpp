@@ -2,9 +2,12 @@
 #include "EventLog.h"
 #include "FileSizeLimit.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <mutex>
@@ -118,6 +121,25 @@ private Q_SLOTS:
         QVERIFY(line.find("\"type\":\"size-exceeded\"") != std::string::npos);
         QVERIFY(line.find("\\\"") != std::string::npos);
         QVERIFY(line.find("\\u0001") != std::string::npos);
+        QVERIFY(line.find("\\n") != std::string::npos);
+        // Every byte below 0x20, quotes, backslashes and UTF-8 in every text field: the line is JSON
+        // and reads back as the text written.
+        std::string text = "zo\xc3\xab \xe6\xbc\xa2 \"\\";
+        for (char c = 1; c < 0x20; ++c)
+            text.push_back(c);
+        e.user = e.clientIp = e.idHash = e.detail = text;
+        const std::string all = e.toJsonLine();
+        // No raw control character but the line's end (JSON forbids them in strings; Qt's reader
+        // would not notice).
+        QCOMPARE(std::count_if(all.begin(), all.end(),
+                               [](char c) { return static_cast<unsigned char>(c) < 0x20; }),
+                 1);
+        QVERIFY(all.find("\\t") != std::string::npos);
+        QJsonParseError error;
+        const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(all), &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        for (const char *key : {"user", "client_ip", "id_hash", "detail"})
+            QCOMPARE(o.value(QLatin1String(key)).toString().toStdString(), text);
     }
 
     void logWritesAndRotates()

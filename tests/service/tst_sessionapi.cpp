@@ -5,6 +5,8 @@
 #include <QJsonArray>
 #include <QTest>
 
+#include <algorithm>
+
 using namespace hourglass;
 using test::ServiceFixture;
 
@@ -171,6 +173,10 @@ private Q_SLOTS:
         const std::string id =
             ServiceFixture::json(created).value(QStringLiteral("id")).toString().toStdString();
         for (const auto &r : {created, f.request("GET", "/v1/session", {bearer(id)})}) {
+            // Escaped, not raw (Qt's reader would accept a raw control character in a string).
+            QCOMPARE(std::count_if(r.body.begin(), r.body.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x20; }),
+                     0);
             QJsonParseError error;
             const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(r.body), &error).object();
             QCOMPARE(error.error, QJsonParseError::NoError);
