@@ -4,6 +4,7 @@
 #include "ThreadName.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <limits>
 
@@ -336,6 +337,26 @@ SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
             slot.authTimeMs,
             slot.lastActivityMs,
             slot.data.text()};
+}
+
+SessionEngine::SessionMap::iterator SessionEngine::firstExpiring(Shard &shard, std::uint64_t key,
+                                                                 TimeMs *due) const
+{
+    // An ID hash with the same bucket hash lands in the same bucket.
+    std::array<std::uint8_t, IdHash::kSize> probe{};
+    std::memcpy(probe.data(), &key, sizeof key);
+    const std::size_t bucket = shard.sessions.bucket(IdHash(probe));
+    const IdHash *first = nullptr;
+    for (auto it = shard.sessions.begin(bucket); it != shard.sessions.end(bucket); ++it) {
+        if (it->first.bucketHash() != key)
+            continue;
+        const TimeMs expiry = expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]);
+        if (!first || expiry < *due) {
+            first = &it->first;
+            *due = expiry;
+        }
+    }
+    return first ? shard.sessions.find(*first) : shard.sessions.end();
 }
 
 void SessionEngine::heapPush(Shard &shard, HeapEntry entry)
@@ -1576,21 +1597,22 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
             const HeapEntry entry = shard.heap.back();
             shard.heap.pop_back();
             ++examined;
-            auto it = shard.sessions.find(entry.hash);
+            TimeMs due = 0;
+            auto it = firstExpiring(shard, entry.key, &due);
             if (it == shard.sessions.end()) {
                 if (shard.staleHeapEntries > 0)
                     --shard.staleHeapEntries;
                 continue;
             }
-            const TimeMs due = expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]);
             if (due > time) {
-                heapPush(shard, {due, entry.hash}); // touched since: re-key at the real expiry
+                heapPush(shard, {due, entry.key}); // touched since: re-key at the real expiry
                 continue;
             }
-            directoryRemove(textOf(it->second.user), it->second.clientIp, entry.hash);
+            const IdHash hash = it->first;
+            directoryRemove(textOf(it->second.user), it->second.clientIp, hash);
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
-            expired.push_back({entry.hash, it->second.createdMs, it->second.area, std::move(it->second.user),
+            expired.push_back({hash, it->second.createdMs, it->second.area, std::move(it->second.user),
                                std::move(it->second.clientIp)});
             // Its heap entry was popped above, so unlike removeLocked() nothing stale is left behind.
             shard.sessions.erase(it);
@@ -1633,7 +1655,7 @@ std::size_t SessionEngine::sweepAuth(TimeMs time, std::size_t budget, Events &ev
         std::size_t examined = 0;
         while (!m_authHeap.empty() && m_authHeap.front().dueMs <= time && examined < budget) {
             std::pop_heap(m_authHeap.begin(), m_authHeap.end(), cmp);
-            const HeapEntry entry = m_authHeap.back();
+            const AuthHeapEntry entry = m_authHeap.back();
             m_authHeap.pop_back();
             ++examined;
             auto it = m_authRoots.find(entry.hash);

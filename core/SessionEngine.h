@@ -324,7 +324,20 @@ private:
         bool activityUnsaved = false; // lastActivityMs is newer than the store's
     };
 
+    // A session's entry in its shard's expiry heap: 16 bytes, not 40. The ID hash is kept as its
+    // 8-byte bucket hash, which finds the session's bucket in the shard's map (firstExpiring()).
     struct HeapEntry
+    {
+        HeapEntry(TimeMs due, const IdHash &hash) : dueMs(due), key(hash.bucketHash()) {}
+        HeapEntry(TimeMs due, std::uint64_t hashKey) : dueMs(due), key(hashKey) {}
+
+        TimeMs dueMs;
+        std::uint64_t key;
+    };
+    static_assert(sizeof(HeapEntry) == 16);
+
+    // A login flow's entry in the authentication heap (few of them: the whole hash).
+    struct AuthHeapEntry
     {
         TimeMs dueMs;
         IdHash hash;
@@ -443,6 +456,9 @@ private:
     // user's sessions — added (with a new name, no sessions) when the user has none. One lookup.
     UserSessions &userSessions(std::string_view user);
     static void heapPush(Shard &shard, HeapEntry entry);
+    // Of the shard's sessions whose ID hash has the bucket hash `key` (one, but for a 2^-64 chance
+    // of two), the one that expires first, and its expiry in `due`; end() when there is none.
+    SessionMap::iterator firstExpiring(Shard &shard, std::uint64_t key, TimeMs *due) const;
     // The page of the unfiltered list from the shards' newest sessions, or nothing when they do not
     // reach that deep (then the list scans every session).
     std::optional<SessionPage> pageFromNewest(std::size_t offset, std::size_t limit) const;
@@ -499,7 +515,7 @@ private:
 
     mutable std::mutex m_authMutex;
     std::unordered_map<IdHash, AuthRoot, IdHashHasher> m_authRoots;
-    std::vector<HeapEntry> m_authHeap;
+    std::vector<AuthHeapEntry> m_authHeap;
     std::size_t m_authTabs = 0;
 
     struct AtomicCounters

@@ -130,6 +130,64 @@ class TestSqliteStore final : public QObject
     }
 
 private Q_SLOTS:
+    // The expiry heap keeps 8 bytes of each ID hash (its bucket hash). Two sessions of one shard
+    // whose hashes share those bytes (a 2^-64 chance, made here through the store) are still told
+    // apart: each expires at its own time, the other stays.
+    void expiryTellsApartHashesThatShareTheirFirstBytes()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        Policy policy = uncapped();
+        policy.area(Area::Storefront).idleTimeoutMinutes = 30;
+        policy.area(Area::Storefront).maxTimeoutEnabled = false;
+        const TimeMs t0 = m_clock.nowMs();
+        std::array<IdHash, 3> hashes;
+        {
+            std::string error;
+            SqliteStore::Options o;
+            o.path = path.toStdString();
+            auto store = SqliteStore::open(o, &error);
+            QVERIFY2(store, error.c_str());
+            std::vector<StoreMutation> puts;
+            for (std::size_t i = 0; i < hashes.size(); ++i) {
+                std::array<std::uint8_t, IdHash::kSize> bytes{};
+                bytes.fill(0x5a);            // bytes 0-15 (bucket and shard) alike
+                bytes[31] = std::uint8_t(i); // told apart by the last byte only
+                hashes[i] = IdHash(bytes);
+                SessionRecord r;
+                r.hash = hashes[i];
+                r.user = "user" + std::to_string(i);
+                r.area = Area::Storefront;
+                r.clientIp = "192.0.2.1";
+                r.userAgent = "test";
+                r.createdMs = r.authTimeMs = t0;
+                // Idle for 30 minutes from: t0 + 20 min (0), t0 (1), t0 + 10 min (2).
+                r.lastActivityMs = t0 + std::array<TimeMs, 3>{20, 0, 10}[i] * kMsPerMinute;
+                puts.push_back({StoreMutation::PutSession{r, r.lastActivityMs + 30 * kMsPerMinute, {}}});
+            }
+            store->submit(std::move(puts));
+            QVERIFY(store->sync());
+        }
+        Instance i = open(path, policy);
+        for (const IdHash &hash : hashes)
+            QVERIFY(i.engine->find(hash));
+        QCOMPARE(i.engine->sweepExpired(), std::size_t(0));
+        m_clock.set(t0 + 31 * kMsPerMinute); // 1 is over
+        QCOMPARE(i.engine->sweepExpired(), std::size_t(1));
+        QVERIFY(!i.engine->find(hashes[1]));
+        QVERIFY(i.engine->find(hashes[0]));
+        QVERIFY(i.engine->find(hashes[2]));
+        m_clock.set(t0 + 41 * kMsPerMinute); // 2 is over
+        QCOMPARE(i.engine->sweepExpired(), std::size_t(1));
+        QVERIFY(!i.engine->find(hashes[2]));
+        QVERIFY(i.engine->find(hashes[0]));
+        m_clock.set(t0 + 51 * kMsPerMinute); // and 0
+        QCOMPARE(i.engine->sweepExpired(), std::size_t(1));
+        QVERIFY(!i.engine->find(hashes[0]));
+        QCOMPARE(i.engine->sessionCount(), std::size_t(0));
+        close(i);
+    }
+
     void everythingAcknowledgedSurvivesARestart()
     {
         QTemporaryDir dir;
