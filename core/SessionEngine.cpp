@@ -135,7 +135,7 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
     user.add({record.hash, it->second.createdMs, it->second.area});
-    m_byIp.add(it->second.clientIp);
+    m_byIp.add(textOf(it->second.clientIp));
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -152,7 +152,7 @@ void SessionEngine::cacheDrop(const IdHash &hash)
     auto it = shard.sessions.find(hash);
     if (it == shard.sessions.end())
         return;
-    directoryRemove(textOf(it->second.user), it->second.clientIp, hash);
+    directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
@@ -298,7 +298,7 @@ SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Sh
     info.user = slot.user;
     info.area = slot.area;
     info.rememberMe = slot.rememberMe;
-    info.clientIp = slot.clientIp;
+    info.clientIp = textOf(slot.clientIp);
     info.userAgent = slot.userAgent;
     info.createdMs = slot.createdMs;
     info.authTimeMs = slot.authTimeMs;
@@ -314,7 +314,7 @@ SessionEngine::Slot SessionEngine::slotOf(SessionRecord &&record, SharedText use
 {
     Slot slot;
     slot.user = std::move(user);
-    slot.clientIp = std::move(record.clientIp);
+    slot.clientIp = CompactText(record.clientIp);
     slot.userAgent = m_userAgents.intern(record.userAgent);
     slot.data = std::move(record.data);
     slot.createdMs = record.createdMs;
@@ -331,7 +331,7 @@ SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
             std::string(textOf(slot.user)),
             slot.area,
             slot.rememberMe,
-            slot.clientIp,
+            std::string(textOf(slot.clientIp)),
             std::string(textOf(slot.userAgent)),
             slot.createdMs,
             slot.authTimeMs,
@@ -476,7 +476,7 @@ SessionEvent SessionEngine::eventFor(EventType type, TimeMs time, const IdHash &
     SessionEvent e = event(type, time);
     e.area = slot.area;
     e.user = textOf(slot.user);
-    e.clientIp = slot.clientIp;
+    e.clientIp = textOf(slot.clientIp);
     e.idHash = hash.toHex();
     return e;
 }
@@ -584,7 +584,7 @@ SessionEngine::UserSessions &SessionEngine::userSessions(std::string_view user)
     return added;
 }
 
-void SessionEngine::directoryRemove(std::string_view user, const std::string &clientIp, const IdHash &hash)
+void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash)
 {
     if (auto it = m_byUser.find(user); it != m_byUser.end()) {
         std::erase_if(it->second.entries, [&](const UserEntry &entry) { return entry.hash == hash; });
@@ -605,7 +605,7 @@ void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vec
         revoked,
         expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
         now()};
-    directoryRemove(textOf(it->second.user), it->second.clientIp, hash);
+    directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
@@ -765,7 +765,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             UserSessions &user = userSessions(params.user);
             Slot slot;
             slot.user = user.name;
-            slot.clientIp = params.clientIp;
+            slot.clientIp = CompactText(params.clientIp);
             slot.userAgent = m_userAgents.intern(params.userAgent);
             slot.createdMs = time;
             slot.authTimeMs = time;
@@ -1238,10 +1238,10 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
             return false;
         if (!query.user.empty() && textOf(slot.user) != query.user)
             return false;
-        if (!query.clientIp.empty() && slot.clientIp != query.clientIp)
+        if (!query.clientIp.empty() && textOf(slot.clientIp) != query.clientIp)
             return false;
         if (!query.text.empty() && textOf(slot.user).find(query.text) == std::string_view::npos &&
-            slot.clientIp.find(query.text) == std::string::npos)
+            textOf(slot.clientIp).find(query.text) == std::string_view::npos)
             return false;
         return true;
     };
@@ -1609,11 +1609,11 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
                 continue;
             }
             const IdHash hash = it->first;
-            directoryRemove(textOf(it->second.user), it->second.clientIp, hash);
+            directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash);
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
             expired.push_back({hash, it->second.createdMs, it->second.area, std::move(it->second.user),
-                               std::move(it->second.clientIp)});
+                               std::string(textOf(it->second.clientIp))});
             // Its heap entry was popped above, so unlike removeLocked() nothing stale is left behind.
             shard.sessions.erase(it);
         }
@@ -1967,8 +1967,12 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             shard.heap.push_back({due, record.hash});
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
-            DirectoryFiller::Entry entry{std::move(record.user), it->second.clientIp, record.hash,
-                                         it->second.createdMs,   it->second.area,     &it->second};
+            DirectoryFiller::Entry entry{std::move(record.user),
+                                         std::string(textOf(it->second.clientIp)),
+                                         record.hash,
+                                         it->second.createdMs,
+                                         it->second.area,
+                                         &it->second};
             // Not under the shard lock: add() waits when the filler is behind.
             lock.unlock();
             filler.add(std::move(entry));

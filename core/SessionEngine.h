@@ -311,8 +311,8 @@ private:
 
     struct Slot
     {
-        SharedText user; // one copy per user: shared by the user's sessions and m_byUser
-        std::string clientIp;
+        SharedText user;      // one copy per user: shared by the user's sessions and m_byUser
+        CompactText clientIp; // 16 bytes: an IPv4 address in place
         SharedText userAgent; // interned (m_userAgents)
         SessionData data;
         TimeMs createdMs = 0;
@@ -469,7 +469,7 @@ private:
     // revoked: ended by logout or an administrator rather than by expiry (see RemoveSession).
     void removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
                       bool revoked);
-    void directoryRemove(std::string_view user, const std::string &clientIp, const IdHash &hash);
+    void directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
     bool durable(SessionStore::Ticket ticket);
     void publish(Events &events);

@@ -81,6 +81,80 @@ inline std::string_view textOf(const SharedText &text)
     return text.view();
 }
 
+// Text of 16 bytes, half a std::string: up to 15 characters in place (every IPv4 address and the
+// shorter IPv6 ones), longer text in a SharedText. A session slot keeps its client address so.
+class CompactText
+{
+public:
+    CompactText() noexcept { m_bytes[kTag] = 0; }
+    explicit CompactText(std::string_view text)
+    {
+        if (text.size() <= kInline) {
+            if (!text.empty())
+                std::memcpy(m_bytes, text.data(), text.size());
+            m_bytes[kTag] = static_cast<unsigned char>(text.size());
+        } else {
+            new (m_bytes) SharedText(SharedText::make(text));
+            m_bytes[kTag] = kShared;
+        }
+    }
+    CompactText(const CompactText &other) noexcept
+    {
+        if (other.isShared())
+            new (m_bytes) SharedText(*other.shared());
+        else
+            std::memcpy(m_bytes, other.m_bytes, sizeof m_bytes);
+        m_bytes[kTag] = other.m_bytes[kTag];
+    }
+    CompactText(CompactText &&other) noexcept
+    {
+        std::memcpy(m_bytes, other.m_bytes, sizeof m_bytes); // a SharedText is one pointer: moved so
+        other.m_bytes[kTag] = 0;                             // and the other is left empty
+    }
+    CompactText &operator=(CompactText other) noexcept
+    {
+        unsigned char bytes[sizeof m_bytes];
+        std::memcpy(bytes, m_bytes, sizeof bytes);
+        std::memcpy(m_bytes, other.m_bytes, sizeof m_bytes);
+        std::memcpy(other.m_bytes, bytes, sizeof bytes); // `other` releases what this held
+        return *this;
+    }
+    ~CompactText()
+    {
+        if (isShared())
+            shared()->~SharedText();
+    }
+
+    std::string_view view() const noexcept
+    {
+        if (isShared())
+            return shared()->view();
+        return std::string_view(reinterpret_cast<const char *>(m_bytes), m_bytes[kTag]);
+    }
+    bool empty() const noexcept { return view().empty(); }
+
+private:
+    static constexpr std::size_t kInline = 15;
+    static constexpr std::size_t kTag = 15; // the length in place, or kShared
+    static constexpr unsigned char kShared = 0xff;
+
+    bool isShared() const noexcept { return m_bytes[kTag] == kShared; }
+    SharedText *shared() noexcept { return std::launder(reinterpret_cast<SharedText *>(m_bytes)); }
+    const SharedText *shared() const noexcept
+    {
+        return std::launder(reinterpret_cast<const SharedText *>(m_bytes));
+    }
+
+    static_assert(sizeof(SharedText) <= kTag);
+    alignas(SharedText) unsigned char m_bytes[16];
+};
+static_assert(sizeof(CompactText) == 16);
+
+inline std::string_view textOf(const CompactText &text)
+{
+    return text.view();
+}
+
 // Interns text that many sessions repeat (user agents: a shop's million sessions come from a few
 // thousand browsers), so that each distinct value is stored once. Thread-safe. Bounded: at most
 // capacity distinct values are pooled; when the pool is full, values no session holds any more

@@ -124,6 +124,41 @@ private Q_SLOTS:
         QCOMPARE(e->list(byName).total, std::size_t(0));
     }
 
+    // CompactText keeps up to 15 characters in place and longer text shared; copies, moves and
+    // assignments across the two keep the text and leak nothing (ASan checks the latter).
+    void compactTextKeepsTextInPlaceOrShared()
+    {
+        const std::string lengths[] = {"",
+                                       "1",
+                                       "192.0.2.255",
+                                       "255.255.255.255", // 15: the longest in place
+                                       "2001:db8::1:2:3:4",
+                                       "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+                                       std::string(300, 'x')};
+        for (const std::string &a : lengths) {
+            CompactText text(a);
+            QCOMPARE(textOf(text), std::string_view(a));
+            QCOMPARE(text.empty(), a.empty());
+            CompactText copy(text);
+            QCOMPARE(textOf(copy), std::string_view(a));
+            CompactText moved(std::move(copy));
+            QCOMPARE(textOf(moved), std::string_view(a));
+            QVERIFY(copy.empty()); // NOLINT(bugprone-use-after-move): moved-from is empty
+            for (const std::string &b : lengths) {
+                CompactText target(b);
+                target = text;
+                QCOMPARE(textOf(target), std::string_view(a));
+                QCOMPARE(textOf(text), std::string_view(a));
+                target = CompactText(b);
+                QCOMPARE(textOf(target), std::string_view(b));
+                target = std::move(moved);
+                QCOMPARE(textOf(target), std::string_view(a));
+                moved = target;
+            }
+        }
+        QCOMPARE(sizeof(CompactText), std::size_t(16));
+    }
+
     void sharedTextIsOneTextForAllItsCopiesOnAnyThread()
     {
         const std::string longText(300, 'x');
