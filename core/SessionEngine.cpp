@@ -152,7 +152,7 @@ void SessionEngine::cacheDrop(const IdHash &hash)
     auto it = shard.sessions.find(hash);
     if (it == shard.sessions.end())
         return;
-    directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash);
+    directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash, it->second.createdMs);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
@@ -197,15 +197,7 @@ bool SessionEngine::syncUser(const std::string &user)
         m_options.store->fetchUser(user, now(), currentRules());
     if (!records)
         return false;
-    std::vector<IdHash> cached;
-    {
-        std::lock_guard directoryLock(m_directoryMutex);
-        if (auto it = m_byUser.find(user); it != m_byUser.end()) {
-            for (const UserEntry &entry : it->second.entries)
-                cached.push_back(entry.hash);
-        }
-    }
-    for (const IdHash &hash : cached) {
+    for (const IdHash &hash : hashesOfUser(user)) {
         const bool live = std::any_of(records->begin(), records->end(),
                                       [&](const SessionRecord &r) { return r.hash == hash; });
         if (!live)
@@ -253,17 +245,53 @@ bool SessionEngine::syncAuthRoot(const IdHash &hash, bool *unavailable)
     return false;
 }
 
-std::size_t SessionEngine::shardIndex(const IdHash &hash) const
+std::size_t SessionEngine::shardIndex(std::uint64_t key) const
 {
-    // Bytes 8..15 are independent of the bytes the hash table uses for its buckets.
-    std::size_t h;
-    std::memcpy(&h, hash.bytes().data() + 8, sizeof h);
-    return h % m_shards.size();
+    // From the bucket hash, so that a per-user entry, which keeps only that, finds the shard too.
+    // Its high half: the shard's map takes its buckets modulo a prime of the whole 64 bits.
+    return static_cast<std::size_t>((key >> 32) % m_shards.size());
 }
 
 SessionEngine::Shard &SessionEngine::shardFor(const IdHash &hash) const
 {
-    return *m_shards[shardIndex(hash)];
+    return *m_shards[shardIndex(hash.bucketHash())];
+}
+
+SessionEngine::Shard &SessionEngine::shardFor(const UserEntry &entry) const
+{
+    return *m_shards[shardIndex(entry.key)];
+}
+
+std::vector<IdHash> SessionEngine::hashesOfUser(std::string_view user) const
+{
+    std::vector<IdHash> hashes;
+    std::lock_guard directoryLock(m_directoryMutex);
+    const auto it = m_byUser.find(user);
+    if (it == m_byUser.end())
+        return hashes;
+    hashes.reserve(it->second.entries.size());
+    for (const UserEntry &entry : it->second.entries) {
+        Shard &shard = shardFor(entry);
+        std::lock_guard lock(shard.mutex);
+        if (const auto session = findSession(shard, entry, user); session != shard.sessions.end())
+            hashes.push_back(session->first);
+    }
+    return hashes;
+}
+
+SessionEngine::SessionMap::iterator SessionEngine::findSession(Shard &shard, const UserEntry &entry,
+                                                               std::string_view user) const
+{
+    // Another session with the same 8 bytes (a 2^-64 chance) is told apart by user and creation.
+    std::array<std::uint8_t, IdHash::kSize> probe{};
+    std::memcpy(probe.data(), &entry.key, sizeof entry.key);
+    const std::size_t bucket = shard.sessions.bucket(IdHash(probe));
+    for (auto it = shard.sessions.begin(bucket); it != shard.sessions.end(bucket); ++it) {
+        if (it->first.bucketHash() == entry.key && it->second.createdMs == entry.createdMs &&
+            textOf(it->second.user) == user)
+            return shard.sessions.find(it->first);
+    }
+    return shard.sessions.end();
 }
 
 ExpiryRule SessionEngine::rulesFor(const AreaPolicy &policy)
@@ -584,11 +612,18 @@ SessionEngine::UserSessions &SessionEngine::userSessions(std::string_view user)
     return added;
 }
 
-void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash)
+void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
+                                    TimeMs createdMs)
 {
     if (auto it = m_byUser.find(user); it != m_byUser.end()) {
-        std::erase_if(it->second.entries, [&](const UserEntry &entry) { return entry.hash == hash; });
-        if (it->second.entries.empty())
+        std::vector<UserEntry> &entries = it->second.entries;
+        // One entry: two sessions of a user with the same 8 bytes and creation time would differ
+        // only in the rest of their hashes, and each has its entry.
+        if (const auto entry = std::find_if(entries.begin(), entries.end(),
+                                            [&](const UserEntry &e) { return e.isOf(hash, createdMs); });
+            entry != entries.end())
+            entries.erase(entry);
+        if (entries.empty())
             m_byUser.erase(it);
     }
     m_byIp.remove(clientIp);
@@ -605,7 +640,7 @@ void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vec
         revoked,
         expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]),
         now()};
-    directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash);
+    directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash, it->second.createdMs);
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1, std::memory_order_relaxed);
     shard.sessions.erase(it);
     ++shard.staleHeapEntries;
@@ -624,13 +659,13 @@ std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs ti
     const std::vector<UserEntry> entries = userIt->second.entries;
     std::size_t removed = 0;
     for (const UserEntry &entry : entries) {
-        Shard &shard = shardFor(entry.hash);
+        Shard &shard = shardFor(entry);
         std::lock_guard lock(shard.mutex);
-        auto it = shard.sessions.find(entry.hash);
+        auto it = findSession(shard, entry, user);
         if (it == shard.sessions.end())
             continue;
         if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= time) {
-            events.push_back(eventFor(EventType::Expired, time, entry.hash, it->second));
+            events.push_back(eventFor(EventType::Expired, time, it->first, it->second));
             removeLocked(shard, it, mutations, false);
             m_counters.expired.fetch_add(1, std::memory_order_relaxed);
             ++removed;
@@ -740,14 +775,14 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                                 (oldest == entries.end() || it->createdMs < oldest->createdMs))
                                 oldest = it;
                         }
-                        const IdHash victim = oldest->hash;
-                        Shard &shard = shardFor(victim);
+                        Shard &shard = shardFor(*oldest);
                         std::lock_guard lock(shard.mutex);
-                        auto slotIt = shard.sessions.find(victim);
+                        auto slotIt = findSession(shard, *oldest, params.user);
                         if (slotIt == shard.sessions.end()) { // defensive: index out of step
                             entries.erase(oldest);
                             continue;
                         }
+                        const IdHash victim = slotIt->first;
                         SessionEvent d = eventFor(EventType::Destroyed, time, victim, slotIt->second);
                         d.detail = "terminated: per-user limit, oldest session";
                         events.push_back(std::move(d));
@@ -946,8 +981,10 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
                 recordOf(newHash, it->second),
                 expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), oldHash}});
             for (UserEntry &entry : userSessions(textOf(it->second.user)).entries) {
-                if (entry.hash == oldHash)
-                    entry.hash = newHash;
+                if (entry.isOf(oldHash, it->second.createdMs)) {
+                    entry.key = newHash.bucketHash();
+                    break;
+                }
             }
             result.info = infoOf(newHash, it->second, shard);
             SessionEvent e = eventFor(EventType::Rotated, time, newHash, it->second);
@@ -1161,12 +1198,12 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
             mutations.push_back({StoreMutation::RevokeUser{user, area, except, time, keepFor}});
         }
         for (const UserEntry &entry : entries) {
-            if ((except && entry.hash == *except) || (area && entry.area() != *area))
+            if (area && entry.area() != *area)
                 continue;
-            Shard &shard = shardFor(entry.hash);
+            Shard &shard = shardFor(entry);
             std::lock_guard lock(shard.mutex);
-            auto it = shard.sessions.find(entry.hash);
-            if (it == shard.sessions.end())
+            auto it = findSession(shard, entry, user);
+            if (it == shard.sessions.end() || (except && it->first == *except))
                 continue;
             removeLocked(shard, it, mutations, true);
             ++ended;
@@ -1246,15 +1283,7 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
         return true;
     };
     if (!query.user.empty()) {
-        std::vector<IdHash> hashes;
-        {
-            std::lock_guard directoryLock(m_directoryMutex);
-            if (auto it = m_byUser.find(query.user); it != m_byUser.end()) {
-                for (const UserEntry &entry : it->second.entries)
-                    hashes.push_back(entry.hash);
-            }
-        }
-        for (const IdHash &hash : hashes) {
+        for (const IdHash &hash : hashesOfUser(query.user)) {
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
             auto it = shard.sessions.find(hash);
@@ -1609,7 +1638,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
                 continue;
             }
             const IdHash hash = it->first;
-            directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash);
+            directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash, it->second.createdMs);
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
             expired.push_back({hash, it->second.createdMs, it->second.area, std::move(it->second.user),
@@ -1894,7 +1923,7 @@ private:
                 UserSessions &user = m_engine.userSessions(e.user);
                 user.add({e.hash, e.createdMs, e.area});
                 m_engine.m_byIp.add(e.clientIp);
-                const std::size_t shard = m_engine.shardIndex(e.hash);
+                const std::size_t shard = m_engine.shardIndex(e.hash.bucketHash());
                 // Kept here and handed to the shards at the end: no shard lock on this thread
                 // for every row, where it would contend with the loading thread.
                 m_newest[shard].note({e.createdMs, e.hash}, m_engine.m_options.newestPerShard);

@@ -390,16 +390,23 @@ private:
     struct UserEntry
     {
         UserEntry(const IdHash &sessionHash, TimeMs created, Area sessionArea)
-            : hash(sessionHash), createdMs(created), areaBits(static_cast<std::uint8_t>(sessionArea))
+            : key(sessionHash.bucketHash()), createdMs(created),
+              areaBits(static_cast<std::uint8_t>(sessionArea))
         {}
         Area area() const { return static_cast<Area>(areaBits); }
+        bool isOf(const IdHash &hash, TimeMs created) const
+        {
+            return key == hash.bucketHash() && createdMs == created;
+        }
 
-        IdHash hash;
-        // 40 bytes an entry instead of 48; 56 bits of milliseconds span a million years.
+        // The session's ID hash as its 8-byte bucket hash, which picks the shard and the bucket;
+        // with the user and the creation time it finds the session (findSession()). 16 bytes an
+        // entry instead of 40; 56 bits of milliseconds span a million years.
+        std::uint64_t key;
         TimeMs createdMs : 56;
         TimeMs areaBits : 8;
     };
-    static_assert(sizeof(UserEntry) == 40);
+    static_assert(sizeof(UserEntry) == 16);
 
     struct UserSessions
     {
@@ -440,8 +447,13 @@ private:
     // Ends a session in memory and submits its removal without waiting for it.
     SessionError endInMemory(const IdHash &hash, std::string_view reason, SessionStore::Ticket *ticket);
 
-    std::size_t shardIndex(const IdHash &hash) const;
+    std::size_t shardIndex(std::uint64_t key) const;
     Shard &shardFor(const IdHash &hash) const;
+    Shard &shardFor(const UserEntry &entry) const;
+    // The ID hashes of the user's sessions (takes the directory lock and each shard's in turn).
+    std::vector<IdHash> hashesOfUser(std::string_view user) const;
+    // With the shard's lock held: the session of `user` that `entry` stands for; end() when none.
+    SessionMap::iterator findSession(Shard &shard, const UserEntry &entry, std::string_view user) const;
     static ExpiryRule rulesFor(const AreaPolicy &policy);
     static TimeMs idleDeadline(const Slot &slot, const ExpiryRule &rules);
     static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRule &rules);
@@ -469,7 +481,8 @@ private:
     // revoked: ended by logout or an administrator rather than by expiry (see RemoveSession).
     void removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
                       bool revoked);
-    void directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash);
+    void directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
+                         TimeMs createdMs);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
     bool durable(SessionStore::Ticket ticket);
     void publish(Events &events);

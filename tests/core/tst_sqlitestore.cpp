@@ -133,6 +133,72 @@ private Q_SLOTS:
     // The expiry heap keeps 8 bytes of each ID hash (its bucket hash). Two sessions of one shard
     // whose hashes share those bytes (a 2^-64 chance, made here through the store) are still told
     // apart: each expires at its own time, the other stays.
+    // The per-user index keeps 8 bytes of each ID hash too: two sessions of one user whose hashes
+    // share them (and so their shard and bucket) are found, listed, evicted and logged out apart.
+    void userIndexTellsApartHashesThatShareTheirFirstBytes()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sessions.db"));
+        Policy policy = uncapped();
+        policy.area(Area::Storefront).maxSessionsPerUser = 3;
+        policy.area(Area::Storefront).perUserLimitAction = UserLimitAction::TerminateOldest;
+        const TimeMs t0 = m_clock.nowMs();
+        std::array<IdHash, 2> hashes; // [0] older, [1] newer
+        {
+            std::string error;
+            SqliteStore::Options o;
+            o.path = path.toStdString();
+            auto store = SqliteStore::open(o, &error);
+            QVERIFY2(store, error.c_str());
+            std::vector<StoreMutation> puts;
+            for (std::size_t i = 0; i < hashes.size(); ++i) {
+                std::array<std::uint8_t, IdHash::kSize> bytes{};
+                bytes.fill(0xa5);
+                bytes[31] = std::uint8_t(i);
+                hashes[i] = IdHash(bytes);
+                SessionRecord r;
+                r.hash = hashes[i];
+                r.user = "alice";
+                r.area = Area::Storefront;
+                r.clientIp = "192.0.2.1";
+                r.userAgent = "test";
+                r.createdMs = r.authTimeMs = r.lastActivityMs = t0 + TimeMs(i) * 1000;
+                puts.push_back({StoreMutation::PutSession{r, r.lastActivityMs + 60 * kMsPerMinute, {}}});
+            }
+            store->submit(std::move(puts));
+            QVERIFY(store->sync());
+        }
+        m_clock.set(t0 + 2000);
+        Instance i = open(path, policy);
+        SessionQuery byUser;
+        byUser.user = "alice";
+        SessionPage page = i.engine->list(byUser);
+        QCOMPARE(page.total, std::size_t(2));
+        QCOMPARE(page.rows.size(), std::size_t(2));
+        QVERIFY(page.rows[0].hash == hashes[1]); // newest first
+        QVERIFY(page.rows[1].hash == hashes[0]);
+
+        // A third session fills the limit; a fourth ends the oldest, which is [0], not [1].
+        QCOMPARE(i.engine->create(params("alice")).error, SessionError::None);
+        const CreateResult fourth = i.engine->create(params("alice"));
+        QCOMPARE(fourth.error, SessionError::None);
+        QCOMPARE(fourth.displaced.size(), std::size_t(1));
+        QVERIFY(fourth.displaced.front() == hashes[0]);
+        QVERIFY(!i.engine->find(hashes[0]));
+        QVERIFY(i.engine->find(hashes[1]));
+        QCOMPARE(i.engine->list(byUser).total, std::size_t(3));
+
+        // Everything but [1], then [1] too.
+        QCOMPARE(i.engine->forceLogout("alice", hashes[1]), std::size_t(2));
+        QVERIFY(i.engine->find(hashes[1]));
+        QCOMPARE(i.engine->list(byUser).total, std::size_t(1));
+        QCOMPARE(i.engine->forceLogout("alice"), std::size_t(1));
+        QVERIFY(!i.engine->find(hashes[1]));
+        QCOMPARE(i.engine->list(byUser).total, std::size_t(0));
+        QCOMPARE(i.engine->sessionCount(), std::size_t(0));
+        close(i);
+    }
+
     void expiryTellsApartHashesThatShareTheirFirstBytes()
     {
         QTemporaryDir dir;
