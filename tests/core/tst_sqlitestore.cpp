@@ -113,6 +113,47 @@ class TestSqliteStore final : public QObject
         i.store.reset();
     }
 
+    // A hash whose first 31 bytes are `fill` and whose last is `last`: hashes made with one fill
+    // share their bucket hash, shard and heap key (a 2^-64 chance for real IDs).
+    static IdHash hashEndingIn(std::uint8_t fill, std::uint8_t last)
+    {
+        std::array<std::uint8_t, IdHash::kSize> bytes{};
+        bytes.fill(fill);
+        bytes[IdHash::kSize - 1] = last;
+        return IdHash(bytes);
+    }
+
+    // Writes storefront sessions straight into a store file, as an earlier run would have left
+    // them, each due `idle` after its last activity; false if the store would not take them.
+    static bool writeSessions(const QString &path, const std::vector<SessionRecord> &records, TimeMs idle)
+    {
+        std::string error;
+        SqliteStore::Options o;
+        o.path = path.toStdString();
+        auto store = SqliteStore::open(o, &error);
+        if (!store)
+            return false;
+        std::vector<StoreMutation> puts;
+        for (const SessionRecord &r : records)
+            puts.push_back({StoreMutation::PutSession{r, r.lastActivityMs + idle, {}}});
+        store->submit(std::move(puts));
+        return store->sync();
+    }
+
+    static SessionRecord storefrontRecord(const IdHash &hash, const std::string &user, TimeMs created,
+                                          TimeMs lastActivity)
+    {
+        SessionRecord r;
+        r.hash = hash;
+        r.user = user;
+        r.area = Area::Storefront;
+        r.clientIp = "192.0.2.1";
+        r.userAgent = "test";
+        r.createdMs = r.authTimeMs = created;
+        r.lastActivityMs = lastActivity;
+        return r;
+    }
+
     static std::string openError(const QString &path)
     {
         std::string error;
@@ -143,31 +184,11 @@ private Q_SLOTS:
         policy.area(Area::Storefront).maxSessionsPerUser = 3;
         policy.area(Area::Storefront).perUserLimitAction = UserLimitAction::TerminateOldest;
         const TimeMs t0 = m_clock.nowMs();
-        std::array<IdHash, 2> hashes; // [0] older, [1] newer
-        {
-            std::string error;
-            SqliteStore::Options o;
-            o.path = path.toStdString();
-            auto store = SqliteStore::open(o, &error);
-            QVERIFY2(store, error.c_str());
-            std::vector<StoreMutation> puts;
-            for (std::size_t i = 0; i < hashes.size(); ++i) {
-                std::array<std::uint8_t, IdHash::kSize> bytes{};
-                bytes.fill(0xa5);
-                bytes[31] = std::uint8_t(i);
-                hashes[i] = IdHash(bytes);
-                SessionRecord r;
-                r.hash = hashes[i];
-                r.user = "alice";
-                r.area = Area::Storefront;
-                r.clientIp = "192.0.2.1";
-                r.userAgent = "test";
-                r.createdMs = r.authTimeMs = r.lastActivityMs = t0 + TimeMs(i) * 1000;
-                puts.push_back({StoreMutation::PutSession{r, r.lastActivityMs + 60 * kMsPerMinute, {}}});
-            }
-            store->submit(std::move(puts));
-            QVERIFY(store->sync());
-        }
+        const std::array<IdHash, 2> hashes{hashEndingIn(0xa5, 0), hashEndingIn(0xa5, 1)}; // older, newer
+        QVERIFY(writeSessions(path,
+                              {storefrontRecord(hashes[0], "alice", t0, t0),
+                               storefrontRecord(hashes[1], "alice", t0 + 1000, t0 + 1000)},
+                              60 * kMsPerMinute));
         m_clock.set(t0 + 2000);
         Instance i = open(path, policy);
         SessionQuery byUser;
@@ -207,33 +228,14 @@ private Q_SLOTS:
         policy.area(Area::Storefront).idleTimeoutMinutes = 30;
         policy.area(Area::Storefront).maxTimeoutEnabled = false;
         const TimeMs t0 = m_clock.nowMs();
-        std::array<IdHash, 3> hashes;
-        {
-            std::string error;
-            SqliteStore::Options o;
-            o.path = path.toStdString();
-            auto store = SqliteStore::open(o, &error);
-            QVERIFY2(store, error.c_str());
-            std::vector<StoreMutation> puts;
-            for (std::size_t i = 0; i < hashes.size(); ++i) {
-                std::array<std::uint8_t, IdHash::kSize> bytes{};
-                bytes.fill(0x5a);            // bytes 0-15 (bucket and shard) alike
-                bytes[31] = std::uint8_t(i); // told apart by the last byte only
-                hashes[i] = IdHash(bytes);
-                SessionRecord r;
-                r.hash = hashes[i];
-                r.user = "user" + std::to_string(i);
-                r.area = Area::Storefront;
-                r.clientIp = "192.0.2.1";
-                r.userAgent = "test";
-                r.createdMs = r.authTimeMs = t0;
-                // Idle for 30 minutes from: t0 + 20 min (0), t0 (1), t0 + 10 min (2).
-                r.lastActivityMs = t0 + std::array<TimeMs, 3>{20, 0, 10}[i] * kMsPerMinute;
-                puts.push_back({StoreMutation::PutSession{r, r.lastActivityMs + 30 * kMsPerMinute, {}}});
-            }
-            store->submit(std::move(puts));
-            QVERIFY(store->sync());
-        }
+        const std::array<IdHash, 3> hashes{hashEndingIn(0x5a, 0), hashEndingIn(0x5a, 1),
+                                           hashEndingIn(0x5a, 2)};
+        // Idle for 30 minutes from: t0 + 20 min (0), t0 (1), t0 + 10 min (2).
+        QVERIFY(writeSessions(path,
+                              {storefrontRecord(hashes[0], "user0", t0, t0 + 20 * kMsPerMinute),
+                               storefrontRecord(hashes[1], "user1", t0, t0),
+                               storefrontRecord(hashes[2], "user2", t0, t0 + 10 * kMsPerMinute)},
+                              30 * kMsPerMinute));
         Instance i = open(path, policy);
         for (const IdHash &hash : hashes)
             QVERIFY(i.engine->find(hash));

@@ -15,6 +15,18 @@ std::pair<std::string, std::string> cookie(const std::string &id)
 {
     return {"Cookie", "theme=dark; __Host-hg_session=" + id + "; lang=en"};
 }
+// POST /v1/sessions with a body built by the test, and the ID it answered with.
+test::RawResponse createFrom(ServiceFixture &f, const QJsonObject &body)
+{
+    return f.request("POST", "/v1/sessions", {},
+                     QJsonDocument(body).toJson(QJsonDocument::Compact).toStdString());
+}
+
+std::string idOf(const test::RawResponse &created)
+{
+    return ServiceFixture::json(created).value(QStringLiteral("id")).toString().toStdString();
+}
+
 std::pair<std::string, std::string> bearer(const std::string &id)
 {
     return {"Authorization", "Session " + id};
@@ -110,11 +122,9 @@ private Q_SLOTS:
         request.insert(QStringLiteral("remember_me"), true);
         request.insert(QStringLiteral("client_ip"), QStringLiteral("2001:db8::7"));
         request.insert(QStringLiteral("user_agent"), agent);
-        const auto created = f.request("POST", "/v1/sessions", {},
-                                       QJsonDocument(request).toJson(QJsonDocument::Compact).toStdString());
+        const auto created = createFrom(f, request);
         QCOMPARE(created.status, 201);
-        const std::string id =
-            ServiceFixture::json(created).value(QStringLiteral("id")).toString().toStdString();
+        const std::string id = idOf(created);
         const auto r = f.request("GET", "/v1/session", {bearer(id)});
         QCOMPARE(r.status, 200);
         QJsonParseError error;
@@ -167,11 +177,9 @@ private Q_SLOTS:
         request.insert(QStringLiteral("client_ip"),
                        QStringLiteral("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"));
         request.insert(QStringLiteral("user_agent"), agent);
-        const auto created = f.request("POST", "/v1/sessions", {},
-                                       QJsonDocument(request).toJson(QJsonDocument::Compact).toStdString());
+        const auto created = createFrom(f, request);
         QCOMPARE(created.status, 201);
-        const std::string id =
-            ServiceFixture::json(created).value(QStringLiteral("id")).toString().toStdString();
+        const std::string id = idOf(created);
         for (const auto &r : {created, f.request("GET", "/v1/session", {bearer(id)})}) {
             // Escaped, not raw (Qt's reader would accept a raw control character in a string).
             QCOMPARE(std::count_if(r.body.begin(), r.body.end(),
