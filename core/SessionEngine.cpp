@@ -197,7 +197,12 @@ bool SessionEngine::syncUser(const std::string &user)
         m_options.store->fetchUser(user, now(), currentRules());
     if (!records)
         return false;
-    for (const IdHash &hash : hashesOfUser(user)) {
+    std::vector<IdHash> cached;
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        forEachSessionOfUser(user, [&](Shard &, SessionMap::iterator it) { cached.push_back(it->first); });
+    }
+    for (const IdHash &hash : cached) {
         const bool live = std::any_of(records->begin(), records->end(),
                                       [&](const SessionRecord &r) { return r.hash == hash; });
         if (!live)
@@ -262,30 +267,33 @@ SessionEngine::Shard &SessionEngine::shardFor(const UserEntry &entry) const
     return *m_shards[shardIndex(entry.key)];
 }
 
-std::vector<IdHash> SessionEngine::hashesOfUser(std::string_view user) const
+template<typename Visit> void SessionEngine::forEachSessionOfUser(std::string_view user, Visit visit) const
 {
-    std::vector<IdHash> hashes;
-    std::lock_guard directoryLock(m_directoryMutex);
     const auto it = m_byUser.find(user);
     if (it == m_byUser.end())
-        return hashes;
-    hashes.reserve(it->second.entries.size());
-    for (const UserEntry &entry : it->second.entries) {
+        return;
+    const std::vector<UserEntry> entries = it->second.entries;
+    for (const UserEntry &entry : entries) {
         Shard &shard = shardFor(entry);
         std::lock_guard lock(shard.mutex);
         if (const auto session = findSession(shard, entry, user); session != shard.sessions.end())
-            hashes.push_back(session->first);
+            visit(shard, session);
     }
-    return hashes;
+}
+
+std::size_t SessionEngine::bucketOf(const SessionMap &sessions, std::uint64_t key)
+{
+    // Any ID hash with this bucket hash lands in the same bucket.
+    std::array<std::uint8_t, IdHash::kSize> probe{};
+    std::memcpy(probe.data(), &key, sizeof key);
+    return sessions.bucket(IdHash(probe));
 }
 
 SessionEngine::SessionMap::iterator SessionEngine::findSession(Shard &shard, const UserEntry &entry,
                                                                std::string_view user) const
 {
     // Another session with the same 8 bytes (a 2^-64 chance) is told apart by user and creation.
-    std::array<std::uint8_t, IdHash::kSize> probe{};
-    std::memcpy(probe.data(), &entry.key, sizeof entry.key);
-    const std::size_t bucket = shard.sessions.bucket(IdHash(probe));
+    const std::size_t bucket = bucketOf(shard.sessions, entry.key);
     for (auto it = shard.sessions.begin(bucket); it != shard.sessions.end(bucket); ++it) {
         if (it->first.bucketHash() == entry.key && it->second.createdMs == entry.createdMs &&
             textOf(it->second.user) == user)
@@ -370,10 +378,7 @@ SessionRecord SessionEngine::recordOf(const IdHash &hash, const Slot &slot)
 SessionEngine::SessionMap::iterator SessionEngine::firstExpiring(Shard &shard, std::uint64_t key,
                                                                  TimeMs *due) const
 {
-    // An ID hash with the same bucket hash lands in the same bucket.
-    std::array<std::uint8_t, IdHash::kSize> probe{};
-    std::memcpy(probe.data(), &key, sizeof key);
-    const std::size_t bucket = shard.sessions.bucket(IdHash(probe));
+    const std::size_t bucket = bucketOf(shard.sessions, key);
     const IdHash *first = nullptr;
     for (auto it = shard.sessions.begin(bucket); it != shard.sessions.end(bucket); ++it) {
         if (it->first.bucketHash() != key)
@@ -653,24 +658,15 @@ void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vec
 std::size_t SessionEngine::purgeExpiredOfUser(const std::string &user, TimeMs time, Events &events,
                                               std::vector<StoreMutation> &mutations)
 {
-    auto userIt = m_byUser.find(user);
-    if (userIt == m_byUser.end())
-        return 0;
-    const std::vector<UserEntry> entries = userIt->second.entries;
     std::size_t removed = 0;
-    for (const UserEntry &entry : entries) {
-        Shard &shard = shardFor(entry);
-        std::lock_guard lock(shard.mutex);
-        auto it = findSession(shard, entry, user);
-        if (it == shard.sessions.end())
-            continue;
+    forEachSessionOfUser(user, [&](Shard &shard, SessionMap::iterator it) {
         if (expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]) <= time) {
             events.push_back(eventFor(EventType::Expired, time, it->first, it->second));
             removeLocked(shard, it, mutations, false);
             m_counters.expired.fetch_add(1, std::memory_order_relaxed);
             ++removed;
         }
-    }
+    });
     return removed;
 }
 
@@ -1175,14 +1171,11 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
     {
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
-        auto userIt = m_byUser.find(user);
-        if (userIt == m_byUser.end() && !m_shared) {
+        if (!m_shared && m_byUser.find(user) == m_byUser.end()) {
             if (durableOut)
                 *durableOut = true;
             return 0;
         }
-        const std::vector<UserEntry> entries =
-            userIt == m_byUser.end() ? std::vector<UserEntry>() : userIt->second.entries;
         std::vector<StoreMutation> mutations;
         if (m_shared) {
             TimeMs keepFor = 0;
@@ -1197,17 +1190,12 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
             }
             mutations.push_back({StoreMutation::RevokeUser{user, area, except, time, keepFor}});
         }
-        for (const UserEntry &entry : entries) {
-            if (area && entry.area() != *area)
-                continue;
-            Shard &shard = shardFor(entry);
-            std::lock_guard lock(shard.mutex);
-            auto it = findSession(shard, entry, user);
-            if (it == shard.sessions.end() || (except && it->first == *except))
-                continue;
+        forEachSessionOfUser(user, [&](Shard &shard, SessionMap::iterator it) {
+            if ((area && it->second.area != *area) || (except && it->first == *except))
+                return;
             removeLocked(shard, it, mutations, true);
             ++ended;
-        }
+        });
         ticket = submit(std::move(mutations));
         SessionEvent e = event(EventType::ForceLogout, time);
         e.user = user;
@@ -1283,13 +1271,11 @@ SessionPage SessionEngine::list(const SessionQuery &query) const
         return true;
     };
     if (!query.user.empty()) {
-        for (const IdHash &hash : hashesOfUser(query.user)) {
-            Shard &shard = shardFor(hash);
-            std::lock_guard lock(shard.mutex);
-            auto it = shard.sessions.find(hash);
-            if (it != shard.sessions.end() && matchesQuery(it->second))
-                matches.push_back({it->second.createdMs, hash});
-        }
+        std::lock_guard directoryLock(m_directoryMutex);
+        forEachSessionOfUser(query.user, [&](Shard &, SessionMap::iterator it) {
+            if (matchesQuery(it->second))
+                matches.push_back({it->second.createdMs, it->first});
+        });
     } else {
         // One allocation for the keys (a reserve per shard would copy them again for every shard).
         matches.reserve(sessionCount() + 1024);
@@ -1607,7 +1593,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         TimeMs createdMs;
         Area area;
         SharedText user;
-        std::string clientIp;
+        CompactText clientIp;
     };
     std::vector<Expired> expired;
     expired.reserve(std::min<std::size_t>(budget, 4096));
@@ -1642,7 +1628,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
             expired.push_back({hash, it->second.createdMs, it->second.area, std::move(it->second.user),
-                               std::string(textOf(it->second.clientIp))});
+                               std::move(it->second.clientIp)});
             // Its heap entry was popped above, so unlike removeLocked() nothing stale is left behind.
             shard.sessions.erase(it);
         }
@@ -1660,7 +1646,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         SessionEvent e = event(EventType::Expired, time);
         e.area = x.area;
         e.user = textOf(x.user);
-        e.clientIp = std::move(x.clientIp);
+        e.clientIp = textOf(x.clientIp);
         e.idHash = x.hash.toHex();
         events.push_back(std::move(e));
         mutations.push_back({StoreMutation::RemoveSession{x.hash, x.createdMs, {}, false, time, time}});

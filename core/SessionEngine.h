@@ -450,10 +450,14 @@ private:
     std::size_t shardIndex(std::uint64_t key) const;
     Shard &shardFor(const IdHash &hash) const;
     Shard &shardFor(const UserEntry &entry) const;
-    // The ID hashes of the user's sessions (takes the directory lock and each shard's in turn).
-    std::vector<IdHash> hashesOfUser(std::string_view user) const;
+    // With the directory lock held: visit(shard, session) for each of the user's sessions, under
+    // that session's shard lock. It may remove the session (the user's entries are walked in a
+    // copy).
+    template<typename Visit> void forEachSessionOfUser(std::string_view user, Visit visit) const;
     // With the shard's lock held: the session of `user` that `entry` stands for; end() when none.
     SessionMap::iterator findSession(Shard &shard, const UserEntry &entry, std::string_view user) const;
+    // The bucket of the shard's map where ID hashes with this bucket hash are.
+    static std::size_t bucketOf(const SessionMap &sessions, std::uint64_t key);
     static ExpiryRule rulesFor(const AreaPolicy &policy);
     static TimeMs idleDeadline(const Slot &slot, const ExpiryRule &rules);
     static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRule &rules);
