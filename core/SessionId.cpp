@@ -56,13 +56,18 @@ int hexDigitValue(char c)
 
 std::string IdHash::toHex() const
 {
-    std::string out;
-    out.reserve(kSize * 2);
-    for (const std::uint8_t byte : m_bytes) {
-        out.push_back(kHexDigits[byte >> 4]);
-        out.push_back(kHexDigits[byte & 0x0f]);
-    }
+    std::string out(kSize * 2, '\0');
+    writeHex(out.data());
     return out;
+}
+
+char *IdHash::writeHex(char *at) const
+{
+    for (const std::uint8_t byte : m_bytes) {
+        *at++ = kHexDigits[byte >> 4];
+        *at++ = kHexDigits[byte & 0x0f];
+    }
+    return at;
 }
 
 std::optional<IdHash> IdHash::fromHex(std::string_view hex)

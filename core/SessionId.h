@@ -25,6 +25,8 @@ public:
     // On a temporary, a copy: a reference would dangle at the end of the full expression.
     std::array<std::uint8_t, kSize> bytes() const && { return m_bytes; }
     std::string toHex() const;
+    // The 64 hex digits written at `at`; returns their end.
+    char *writeHex(char *at) const;
     static std::optional<IdHash> fromHex(std::string_view hex);
 
     // Constant-time comparison: the hash is derived from a secret. Every word is compared and the

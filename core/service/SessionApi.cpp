@@ -159,7 +159,6 @@ public:
     explicit JsonWriter(char *at) : m_at(at) {}
 
     static constexpr std::size_t kNumberRoom = 20;
-    static constexpr std::size_t room(std::string_view text) { return jsonStringRoom(text); }
 
     char *end() const { return m_at; }
 
@@ -177,12 +176,8 @@ public:
     // An ID hash as a JSON string of 64 hex digits.
     void hash(const IdHash &hash)
     {
-        static constexpr char kHex[] = "0123456789abcdef";
         *m_at++ = '"';
-        for (const std::uint8_t byte : hash.bytes()) {
-            *m_at++ = kHex[byte >> 4];
-            *m_at++ = kHex[byte & 15];
-        }
+        m_at = hash.writeHex(m_at);
         *m_at++ = '"';
     }
 
@@ -202,9 +197,9 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
     const std::string_view cookie = setCookie ? std::string_view(*setCookie) : std::string_view();
     std::string out;
     // Keys and punctuation are under 300 bytes; the hash is 66 with its quotes.
-    out.resize(300 + 66 + 7 * JsonWriter::kNumberRoom + JsonWriter::room(areaName(info.area)) +
-               JsonWriter::room(info.clientIp) + JsonWriter::room(idText) + JsonWriter::room(cookie) +
-               JsonWriter::room(user) + JsonWriter::room(userAgent));
+    out.resize(300 + 66 + 7 * JsonWriter::kNumberRoom + jsonStringRoom(areaName(info.area)) +
+               jsonStringRoom(info.clientIp) + jsonStringRoom(idText) + jsonStringRoom(cookie) +
+               jsonStringRoom(user) + jsonStringRoom(userAgent));
     JsonWriter w(out.data());
     w.raw("{\"absolute_deadline_ms\":");
     if (info.absoluteDeadlineMs == SessionInfo::kNoDeadline)
