@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
+#include <type_traits>
 
 namespace hourglass {
 
@@ -13,8 +15,8 @@ __extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
 
 constexpr std::size_t kMinRows = 16;
 
-// Rows in use at most 7/8 of the table: linear probing stays short, and 24-byte rows at 7/8 to
-// 7/12 full (growth by half) cost 27-41 bytes per address.
+// Rows in use at most 7/8 of the table (linear probing stays short); at 7/8 to 7/12 full (growth
+// by half) an IPv4 address costs 9-14 bytes, an IPv6 address 23-35.
 bool overloaded(std::size_t size, std::size_t rows)
 {
     return size * 8 > rows * 7;
@@ -26,6 +28,41 @@ std::uint64_t fold(std::uint64_t a, std::uint64_t b)
     return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
 }
 
+enum class Family
+{
+    None,
+    V4,
+    V6
+};
+
+Family parse(std::string_view ip, IpCounts::Row4 &v4, IpCounts::Row6 &v6)
+{
+    char text[INET6_ADDRSTRLEN];
+    if (ip.empty() || ip.size() >= sizeof text)
+        return Family::None;
+    std::memcpy(text, ip.data(), ip.size());
+    text[ip.size()] = '\0';
+    if (inet_pton(AF_INET, text, &v4.address) == 1) {
+        v4.count = 0;
+        return Family::V4;
+    }
+    if (inet_pton(AF_INET6, text, v6.bytes) == 1) {
+        v6.count = 0;
+        return Family::V6;
+    }
+    return Family::None;
+}
+
+bool sameAddress(const IpCounts::Row4 &a, const IpCounts::Row4 &b)
+{
+    return a.address == b.address;
+}
+
+bool sameAddress(const IpCounts::Row6 &a, const IpCounts::Row6 &b)
+{
+    return std::memcmp(a.bytes, b.bytes, sizeof a.bytes) == 0;
+}
+
 } // namespace
 
 IpCounts::IpCounts()
@@ -35,144 +72,157 @@ IpCounts::IpCounts()
         word = (std::uint64_t(device()) << 32) ^ device();
 }
 
-bool IpCounts::parse(std::string_view ip, Key &key)
+template<typename Row> std::size_t IpCounts::home(const Row &key, std::size_t rows) const
 {
-    char text[INET6_ADDRSTRLEN];
-    if (ip.empty() || ip.size() >= sizeof text)
-        return false;
-    std::memcpy(text, ip.data(), ip.size());
-    text[ip.size()] = '\0';
-    std::memset(key.bytes, 0, sizeof key.bytes);
-    if (inet_pton(AF_INET, text, key.bytes) == 1) {
-        key.family = 4;
-        return true;
+    std::uint64_t hash;
+    if constexpr (std::is_same_v<Row, Row4>) {
+        hash = fold(std::uint64_t(key.address) ^ m_seed[0], m_seed[1] | 1);
+    } else {
+        std::uint64_t low, high;
+        std::memcpy(&low, key.bytes, 8);
+        std::memcpy(&high, key.bytes + 8, 8);
+        hash = fold(fold(low ^ m_seed[0], high ^ m_seed[1]), m_seed[0] ^ 0x9e3779b97f4a7c15ULL);
     }
-    if (inet_pton(AF_INET6, text, key.bytes) == 1) {
-        key.family = 6;
-        return true;
-    }
-    return false;
-}
-
-bool IpCounts::same(const Row &row, const Key &key)
-{
-    return row.family == key.family && std::memcmp(row.bytes, key.bytes, sizeof row.bytes) == 0;
-}
-
-std::size_t IpCounts::home(const std::uint8_t *bytes, std::uint8_t family) const
-{
-    std::uint64_t low, high;
-    std::memcpy(&low, bytes, 8);
-    std::memcpy(&high, bytes + 8, 8);
-    const std::uint64_t hash =
-        fold(fold(low ^ m_seed[0], high ^ m_seed[1] ^ family), m_seed[0] ^ 0x9e3779b97f4a7c15ULL);
     // The hash scaled to the table: any table size, no modulo.
-    return static_cast<std::size_t>((static_cast<Wide>(hash) * m_rows.size()) >> 64);
+    return static_cast<std::size_t>((static_cast<Wide>(hash) * rows) >> 64);
 }
 
-std::size_t IpCounts::find(const Key &key) const
+template<typename Row> std::size_t IpCounts::find(const Table<Row> &table, const Row &key) const
 {
-    const std::size_t rows = m_rows.size();
+    const std::size_t rows = table.rows.size();
     if (rows == 0)
         return rows;
-    for (std::size_t i = home(key.bytes, key.family);; i = i + 1 == rows ? 0 : i + 1) {
-        const Row &row = m_rows[i];
-        if (row.family == 0)
+    for (std::size_t i = home(key, rows);; i = i + 1 == rows ? 0 : i + 1) {
+        const Row &row = table.rows[i];
+        if (row.count == 0)
             return rows;
-        if (same(row, key))
+        if (sameAddress(row, key))
             return i;
+    }
+}
+
+template<typename Row> void IpCounts::add(Table<Row> &table, const Row &key)
+{
+    if (const std::size_t i = find(table, key); i != table.rows.size()) {
+        ++table.rows[i].count;
+        return;
+    }
+    if (overloaded(table.size + 1, table.rows.size()))
+        resize(table, std::max(kMinRows, table.rows.size() + table.rows.size() / 2));
+    const std::size_t rows = table.rows.size();
+    std::size_t i = home(key, rows);
+    while (table.rows[i].count != 0)
+        i = i + 1 == rows ? 0 : i + 1;
+    table.rows[i] = key;
+    table.rows[i].count = 1;
+    ++table.size;
+}
+
+template<typename Row> void IpCounts::remove(Table<Row> &table, const Row &key)
+{
+    std::size_t hole = find(table, key);
+    const std::size_t rows = table.rows.size();
+    if (hole == rows || --table.rows[hole].count > 0)
+        return;
+    // Backward-shift deletion: rows after the hole that may not stay behind it (their home is not
+    // cyclically in (hole, here]) move into it, so that no probe run is broken and no tombstone
+    // is left.
+    for (std::size_t here = hole + 1 == rows ? 0 : hole + 1; table.rows[here].count != 0;
+         here = here + 1 == rows ? 0 : here + 1) {
+        const std::size_t wanted = home(table.rows[here], rows);
+        const bool staysAfterHole =
+            hole <= here ? (wanted > hole && wanted <= here) : (wanted > hole || wanted <= here);
+        if (!staysAfterHole) {
+            table.rows[hole] = table.rows[here];
+            hole = here;
+        }
+    }
+    table.rows[hole] = Row{};
+    --table.size;
+    // A quarter full: half the rows, then half full. Each halving moves at most a quarter of
+    // the rows it drops, so a mass expiry pays for its shrinking no more than it paid for growth.
+    if (table.size == 0)
+        table.rows = {};
+    else if (rows > kMinRows && table.size * 4 < rows)
+        resize(table, std::max(kMinRows, rows / 2));
+}
+
+template<typename Row> void IpCounts::resize(Table<Row> &table, std::size_t rows)
+{
+    std::vector<Row> old(rows, Row{});
+    old.swap(table.rows);
+    for (const Row &row : old) {
+        if (row.count == 0)
+            continue;
+        std::size_t i = home(row, rows);
+        while (table.rows[i].count != 0)
+            i = i + 1 == rows ? 0 : i + 1;
+        table.rows[i] = row;
     }
 }
 
 std::size_t IpCounts::count(std::string_view ip) const
 {
-    Key key;
-    if (!parse(ip, key)) {
-        const auto it = m_other.find(std::string(ip));
-        return it == m_other.end() ? 0 : it->second;
+    Row4 v4;
+    Row6 v6;
+    switch (parse(ip, v4, v6)) {
+    case Family::V4:
+        if (const std::size_t i = find(m_v4, v4); i != m_v4.rows.size())
+            return m_v4.rows[i].count;
+        return 0;
+    case Family::V6:
+        if (const std::size_t i = find(m_v6, v6); i != m_v6.rows.size())
+            return m_v6.rows[i].count;
+        return 0;
+    case Family::None:
+        break;
     }
-    const std::size_t i = find(key);
-    return i == m_rows.size() ? 0 : m_rows[i].count;
+    const auto it = m_other.find(std::string(ip));
+    return it == m_other.end() ? 0 : it->second;
 }
 
 void IpCounts::add(std::string_view ip)
 {
-    Key key;
-    if (!parse(ip, key)) {
+    Row4 v4;
+    Row6 v6;
+    switch (parse(ip, v4, v6)) {
+    case Family::V4:
+        return add(m_v4, v4);
+    case Family::V6:
+        return add(m_v6, v6);
+    case Family::None:
         ++m_other[std::string(ip)];
         return;
     }
-    if (const std::size_t i = find(key); i != m_rows.size()) {
-        ++m_rows[i].count;
-        return;
-    }
-    if (overloaded(m_size + 1, m_rows.size()))
-        grow(std::max(kMinRows, m_rows.size() + m_rows.size() / 2));
-    const std::size_t rows = m_rows.size();
-    std::size_t i = home(key.bytes, key.family);
-    while (m_rows[i].family != 0)
-        i = i + 1 == rows ? 0 : i + 1;
-    Row &row = m_rows[i];
-    std::memcpy(row.bytes, key.bytes, sizeof row.bytes);
-    row.family = key.family;
-    row.count = 1;
-    ++m_size;
 }
 
 void IpCounts::remove(std::string_view ip)
 {
-    Key key;
-    if (!parse(ip, key)) {
+    Row4 v4;
+    Row6 v6;
+    switch (parse(ip, v4, v6)) {
+    case Family::V4:
+        return remove(m_v4, v4);
+    case Family::V6:
+        return remove(m_v6, v6);
+    case Family::None:
         if (auto it = m_other.find(std::string(ip)); it != m_other.end() && --it->second == 0)
             m_other.erase(it);
         return;
     }
-    std::size_t hole = find(key);
-    const std::size_t rows = m_rows.size();
-    if (hole == rows || --m_rows[hole].count > 0)
-        return;
-    // Backward-shift deletion: rows after the hole that may not stay behind it (their home is not
-    // cyclically in (hole, here]) move into it, so that no probe run is broken and no tombstone
-    // is left.
-    for (std::size_t here = hole + 1 == rows ? 0 : hole + 1; m_rows[here].family != 0;
-         here = here + 1 == rows ? 0 : here + 1) {
-        const std::size_t wanted = home(m_rows[here].bytes, m_rows[here].family);
-        const bool staysAfterHole =
-            hole <= here ? (wanted > hole && wanted <= here) : (wanted > hole || wanted <= here);
-        if (!staysAfterHole) {
-            m_rows[hole] = m_rows[here];
-            hole = here;
-        }
-    }
-    m_rows[hole] = Row{};
-    --m_size;
 }
 
 void IpCounts::reserve(std::size_t addresses)
 {
-    if (overloaded(addresses, m_rows.size()))
-        grow(std::max(kMinRows, addresses + addresses / 7 + 1));
+    if (overloaded(addresses, m_v4.rows.size()))
+        resize(m_v4, std::max(kMinRows, addresses + addresses / 7 + 1));
 }
 
 void IpCounts::clear()
 {
-    m_rows = {};
-    m_size = 0;
+    m_v4 = {};
+    m_v6 = {};
     m_other.clear();
-}
-
-void IpCounts::grow(std::size_t rows)
-{
-    std::vector<Row> old(rows, Row{});
-    old.swap(m_rows);
-    for (const Row &row : old) {
-        if (row.family == 0)
-            continue;
-        std::size_t i = home(row.bytes, row.family);
-        while (m_rows[i].family != 0)
-            i = i + 1 == rows ? 0 : i + 1;
-        m_rows[i] = row;
-    }
 }
 
 } // namespace hourglass

@@ -162,29 +162,76 @@ private Q_SLOTS:
             QCOMPARE(counts.count(a), std::size_t(0));
     }
 
-    void aMillionAddressesTakeAtMostFortyOneBytesEach()
+    void aMillionIpv4AddressesTakeAtMostFourteenBytesEach()
     {
         IpCounts counts;
         constexpr std::uint32_t kAddresses = 1'000'000;
         for (std::uint32_t i = 0; i < kAddresses; ++i)
             counts.add(ipv4(0x0a000000u + i));
         QCOMPARE(counts.size(), std::size_t(kAddresses));
-        const double bytesPerAddress = double(counts.capacity()) * 24 / kAddresses;
-        QVERIFY2(bytesPerAddress <= 41.2, qPrintable(QString::number(bytesPerAddress)));
+        // 8-byte rows at least 7/12 full: 13.7 bytes an address at most.
+        const double bytesPerAddress = double(counts.tableBytes()) / kAddresses;
+        QVERIFY2(bytesPerAddress <= 13.72, qPrintable(QString::number(bytesPerAddress)));
         QCOMPARE(counts.count("10.0.0.0"), std::size_t(1));
         QCOMPARE(counts.count(ipv4(0x0a000000u + kAddresses - 1)), std::size_t(1));
         QCOMPARE(counts.count(ipv4(0x0a000000u + kAddresses)), std::size_t(0));
+    }
+
+    void ipv6AddressesTakeAtMostThirtyFiveBytesEach()
+    {
+        IpCounts counts;
+        constexpr std::uint64_t kAddresses = 100'000;
+        for (std::uint64_t i = 0; i < kAddresses; ++i)
+            counts.add(ipv6(0x20010db800000000ull, i));
+        QCOMPARE(counts.size(), std::size_t(kAddresses));
+        const double bytesPerAddress = double(counts.tableBytes()) / kAddresses;
+        QVERIFY2(bytesPerAddress <= 34.3, qPrintable(QString::number(bytesPerAddress)));
+        QCOMPARE(counts.count(ipv6(0x20010db800000000ull, kAddresses - 1)), std::size_t(1));
+        QCOMPARE(counts.count(ipv6(0x20010db800000000ull, kAddresses)), std::size_t(0));
+    }
+
+    void tablesShrinkAfterAMassRemovalAndKeepTheirCounts()
+    {
+        IpCounts counts;
+        constexpr std::uint32_t kAddresses = 100'000, kKept = 1000;
+        for (std::uint32_t i = 0; i < kAddresses; ++i) {
+            counts.add(ipv4(0xac100000u + i));
+            counts.add(ipv6(0xfd00000000000000ull, i));
+        }
+        const std::size_t fullBytes = counts.tableBytes();
+        const std::size_t fullRows4 = counts.rows4();
+        for (std::uint32_t i = kKept; i < kAddresses; ++i) {
+            counts.remove(ipv4(0xac100000u + i));
+            counts.remove(ipv6(0xfd00000000000000ull, i));
+        }
+        QCOMPARE(counts.size(), std::size_t(2 * kKept));
+        // At most four rows an address once shrunk (a table halves when under a quarter full).
+        QVERIFY2(counts.rows4() <= 4 * kKept, qPrintable(QString::number(counts.rows4())));
+        QVERIFY2(counts.tableBytes() * 20 < fullBytes,
+                 qPrintable(QStringLiteral("%1 of %2").arg(counts.tableBytes()).arg(fullBytes)));
+        QVERIFY(counts.rows4() < fullRows4);
+        for (std::uint32_t i = 0; i < kAddresses; ++i) {
+            const std::size_t expected = i < kKept ? 1 : 0;
+            QCOMPARE(counts.count(ipv4(0xac100000u + i)), expected);
+            QCOMPARE(counts.count(ipv6(0xfd00000000000000ull, i)), expected);
+        }
+        for (std::uint32_t i = 0; i < kKept; ++i) {
+            counts.remove(ipv4(0xac100000u + i));
+            counts.remove(ipv6(0xfd00000000000000ull, i));
+        }
+        QCOMPARE(counts.size(), std::size_t(0));
+        QCOMPARE(counts.tableBytes(), std::size_t(0)); // emptied: nothing held
     }
 
     void reserveSizesTheTableOnce()
     {
         IpCounts counts;
         counts.reserve(10000);
-        const std::size_t rows = counts.capacity();
+        const std::size_t rows = counts.rows4();
         QVERIFY(rows * 7 >= 10000 * 8);
         for (std::uint32_t i = 0; i < 10000; ++i)
             counts.add(ipv4(0xc0a80000u + i));
-        QCOMPARE(counts.capacity(), rows);
+        QCOMPARE(counts.rows4(), rows);
         counts.clear();
         QCOMPARE(counts.size(), std::size_t(0));
         QCOMPARE(counts.count("192.168.0.1"), std::size_t(0));
