@@ -128,13 +128,13 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
         update(it->second);
         return;
     }
-    UserSessions &user = userSessions(record.user);
-    Slot slot = slotOf(std::move(record), user.name);
+    const UserDirectory::Ref user = m_byUser.ensure(record.user);
+    Slot slot = slotOf(std::move(record), m_byUser.name(user));
     auto [it, inserted] = shard.sessions.emplace(record.hash, std::move(slot));
     heapPush(shard,
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
-    user.add({record.hash, it->second.createdMs, it->second.area});
+    m_byUser.add(user, {record.hash, it->second.createdMs, it->second.area});
     m_byIp.add(textOf(it->second.clientIp));
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -269,10 +269,11 @@ SessionEngine::Shard &SessionEngine::shardFor(const UserEntry &entry) const
 
 template<typename Visit> void SessionEngine::forEachSessionOfUser(std::string_view user, Visit visit) const
 {
-    const auto it = m_byUser.find(user);
-    if (it == m_byUser.end())
+    const UserDirectory::Ref found = m_byUser.find(user);
+    if (found == UserDirectory::npos)
         return;
-    const std::vector<UserEntry> entries = it->second.entries;
+    const std::span<const UserEntry> held = std::as_const(m_byUser).entries(found);
+    const std::vector<UserEntry> entries(held.begin(), held.end());
     for (const UserEntry &entry : entries) {
         Shard &shard = shardFor(entry);
         std::lock_guard lock(shard.mutex);
@@ -607,29 +608,17 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
     return {};
 }
 
-SessionEngine::UserSessions &SessionEngine::userSessions(std::string_view user)
-{
-    if (auto it = m_byUser.find(user); it != m_byUser.end())
-        return it->second;
-    SharedText name = SharedText::make(user);
-    UserSessions &added = m_byUser.try_emplace(textOf(name)).first->second;
-    added.name = std::move(name); // the key views this very text
-    return added;
-}
-
 void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
                                     TimeMs createdMs)
 {
-    if (auto it = m_byUser.find(user); it != m_byUser.end()) {
-        std::vector<UserEntry> &entries = it->second.entries;
+    if (const UserDirectory::Ref found = m_byUser.find(user); found != UserDirectory::npos) {
+        const std::span<UserEntry> entries = m_byUser.entries(found);
         // One entry: two sessions of a user with the same 8 bytes and creation time would differ
         // only in the rest of their hashes, and each has its entry.
         if (const auto entry = std::find_if(entries.begin(), entries.end(),
                                             [&](const UserEntry &e) { return e.isOf(hash, createdMs); });
             entry != entries.end())
-            entries.erase(entry);
-        if (entries.empty())
-            m_byUser.erase(it);
+            m_byUser.removeEntry(found, std::size_t(entry - entries.begin())); // the last erases the user
     }
     m_byIp.remove(clientIp);
 }
@@ -740,11 +729,12 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         if (result.error == SessionError::None && areaPolicy.maxSessionsPerUser > 0) {
             const auto limit = static_cast<std::size_t>(areaPolicy.maxSessionsPerUser);
             const auto countInArea = [&] {
-                const auto it = m_byUser.find(params.user);
-                if (it == m_byUser.end())
+                const UserDirectory::Ref found = m_byUser.find(params.user);
+                if (found == UserDirectory::npos)
                     return std::size_t(0);
+                const std::span<const UserEntry> entries = std::as_const(m_byUser).entries(found);
                 return static_cast<std::size_t>(
-                    std::count_if(it->second.entries.begin(), it->second.entries.end(),
+                    std::count_if(entries.begin(), entries.end(),
                                   [&](const UserEntry &u) { return u.area() == params.area; }));
             };
             if (countInArea() >= limit)
@@ -764,7 +754,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     events.push_back(std::move(e));
                     while (countInArea() >= limit) {
                         // Present: countInArea() found at least one entry.
-                        std::vector<UserEntry> &entries = m_byUser.find(params.user)->second.entries;
+                        const UserDirectory::Ref found = m_byUser.find(params.user);
+                        const std::span<UserEntry> entries = m_byUser.entries(found);
                         auto oldest = entries.end();
                         for (auto it = entries.begin(); it != entries.end(); ++it) {
                             if (it->area() == params.area &&
@@ -775,7 +766,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                         std::lock_guard lock(shard.mutex);
                         auto slotIt = findSession(shard, *oldest, params.user);
                         if (slotIt == shard.sessions.end()) { // defensive: index out of step
-                            entries.erase(oldest);
+                            m_byUser.removeEntry(found, std::size_t(oldest - entries.begin()));
                             continue;
                         }
                         const IdHash victim = slotIt->first;
@@ -793,9 +784,9 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         if (result.error == SessionError::None) {
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
-            UserSessions &user = userSessions(params.user);
+            const UserDirectory::Ref user = m_byUser.ensure(params.user);
             Slot slot;
-            slot.user = user.name;
+            slot.user = m_byUser.name(user);
             slot.clientIp = CompactText(params.clientIp);
             slot.userAgent = m_userAgents.intern(params.userAgent);
             slot.createdMs = time;
@@ -806,8 +797,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             auto [it, inserted] = shard.sessions.emplace(hash, std::move(slot));
             if (!inserted) { // a 2^-256 event, but never overwrite a live session
                 result.error = SessionError::RandomUnavailable;
-                if (user.entries.empty()) // no entry without sessions
-                    m_byUser.erase(params.user);
+                m_byUser.eraseIfEmpty(user); // no user without sessions
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
@@ -816,7 +806,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
                     std::nullopt}});
                 shard.newest.note({time, hash}, m_options.newestPerShard);
-                user.add({hash, time, params.area});
+                m_byUser.add(user, {hash, time, params.area});
                 m_byIp.add(params.clientIp);
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
@@ -976,10 +966,13 @@ RotateResult SessionEngine::rotate(std::string_view tokenText)
             mutations.push_back({StoreMutation::PutSession{
                 recordOf(newHash, it->second),
                 expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), oldHash}});
-            for (UserEntry &entry : userSessions(textOf(it->second.user)).entries) {
-                if (entry.isOf(oldHash, it->second.createdMs)) {
-                    entry.key = newHash.bucketHash();
-                    break;
+            if (const UserDirectory::Ref user = m_byUser.find(textOf(it->second.user));
+                user != UserDirectory::npos) {
+                for (UserEntry &entry : m_byUser.entries(user)) {
+                    if (entry.isOf(oldHash, it->second.createdMs)) {
+                        entry.key = newHash.bucketHash();
+                        break;
+                    }
                 }
             }
             result.info = infoOf(newHash, it->second, shard);
@@ -1171,7 +1164,7 @@ std::size_t SessionEngine::forceLogout(std::string_view userView, std::optional<
     {
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
-        if (!m_shared && m_byUser.find(user) == m_byUser.end()) {
+        if (!m_shared && m_byUser.find(user) == UserDirectory::npos) {
             if (durableOut)
                 *durableOut = true;
             return 0;
@@ -1901,19 +1894,19 @@ private:
             {
                 std::size_t shard;
                 Slot *slot;
-                const SharedText *name; // in m_byUser, whose nodes never move
+                SharedText name;
             };
             std::vector<Naming> namings;
             namings.reserve(batch.size());
             for (Entry &e : batch) {
-                UserSessions &user = m_engine.userSessions(e.user);
-                user.add({e.hash, e.createdMs, e.area});
+                const UserDirectory::Ref user = m_engine.m_byUser.ensure(e.user);
+                m_engine.m_byUser.add(user, {e.hash, e.createdMs, e.area});
                 m_engine.m_byIp.add(e.clientIp);
                 const std::size_t shard = m_engine.shardIndex(e.hash.bucketHash());
                 // Kept here and handed to the shards at the end: no shard lock on this thread
                 // for every row, where it would contend with the loading thread.
                 m_newest[shard].note({e.createdMs, e.hash}, m_engine.m_options.newestPerShard);
-                namings.push_back({shard, e.slot, &user.name});
+                namings.push_back({shard, e.slot, m_engine.m_byUser.name(user)});
             }
             // The names go into their slots a shard at a time, under that shard's lock.
             std::sort(namings.begin(), namings.end(),
@@ -1922,7 +1915,7 @@ private:
                 const std::size_t shard = run->shard;
                 std::lock_guard lock(m_engine.m_shards[shard]->mutex);
                 for (; run != namings.end() && run->shard == shard; ++run)
-                    run->slot->user = *run->name;
+                    run->slot->user = std::move(run->name);
             }
         }
     }

@@ -11,6 +11,7 @@
 #include "SettingsSchema.h"
 #include "TableMemory.h"
 #include "TextPool.h"
+#include "UserDirectory.h"
 
 #include <array>
 #include <atomic>
@@ -387,43 +388,6 @@ private:
         ExpiryRules rules{};
     };
 
-    struct UserEntry
-    {
-        UserEntry(const IdHash &sessionHash, TimeMs created, Area sessionArea)
-            : key(sessionHash.bucketHash()), createdMs(created),
-              areaBits(static_cast<std::uint8_t>(sessionArea))
-        {}
-        Area area() const { return static_cast<Area>(areaBits); }
-        bool isOf(const IdHash &hash, TimeMs created) const
-        {
-            return key == hash.bucketHash() && createdMs == created;
-        }
-
-        // The session's ID hash as its 8-byte bucket hash, which picks the shard and the bucket;
-        // with the user and the creation time it finds the session (findSession()). 16 bytes an
-        // entry instead of 40; 56 bits of milliseconds span a million years.
-        std::uint64_t key;
-        TimeMs createdMs : 56;
-        TimeMs areaBits : 8;
-    };
-    static_assert(sizeof(UserEntry) == 16);
-
-    struct UserSessions
-    {
-        SharedText name; // the text m_byUser's key views
-        std::vector<UserEntry> entries;
-
-        void add(const UserEntry &entry)
-        {
-            // Most users hold one to a few sessions: the vector grows by one entry up to four, then
-            // by half, instead of doubling (a user with three sessions would carry room for four).
-            if (entries.size() == entries.capacity())
-                entries.reserve(entries.size() < 4 ? entries.size() + 1
-                                                   : entries.size() + entries.size() / 2);
-            entries.push_back(entry);
-        }
-    };
-
     struct AuthRoot
     {
         AuthRootRecord record;
@@ -466,11 +430,8 @@ private:
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
     // The inverse, moving the strings but the user's: the record's hash and user stay with the
-    // caller, which passes the user's shared name (userSessions()).
+    // caller, which passes the user's shared name (m_byUser).
     Slot slotOf(SessionRecord &&record, SharedText user) const;
-    // With m_directoryMutex held: the user's entry in the directory — its one shared name and the
-    // user's sessions — added (with a new name, no sessions) when the user has none. One lookup.
-    UserSessions &userSessions(std::string_view user);
     static void heapPush(Shard &shard, HeapEntry entry);
     // Of the shard's sessions whose ID hash has the bucket hash `key` (one, but for a 2^-64 chance
     // of two), the one that expires first, and its expiry in `due`; end() when there is none.
@@ -524,10 +485,10 @@ private:
     Policy m_policy;
 
     mutable std::mutex m_directoryMutex;
-    std::unordered_map<std::string_view, UserSessions> m_byUser; // each key views its entry's name
     IpCounts m_byIp;
 
-    TableMemory m_tableMemory; // the shards' session maps: declared first, destroyed last
+    TableMemory m_tableMemory; // the shards' session maps and m_byUser's records: destroyed last
+    UserDirectory m_byUser{&m_tableMemory};
     std::vector<std::unique_ptr<Shard>> m_shards;
 
     mutable std::mutex m_authMutex;

@@ -1,0 +1,222 @@
+#include "UserDirectory.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <new>
+#include <random>
+
+namespace hourglass {
+
+namespace {
+
+__extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
+
+constexpr std::size_t kMinRows = 16;
+
+bool overloaded(std::size_t size, std::size_t rows)
+{
+    return size * 4 > rows * 3;
+}
+
+std::uint64_t fold(std::uint64_t a, std::uint64_t b)
+{
+    const Wide product = static_cast<Wide>(a) * b;
+    return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+} // namespace
+
+UserDirectory::UserDirectory(std::pmr::memory_resource *memory) : m_memory(memory)
+{
+    std::random_device device;
+    for (std::uint64_t &word : m_seed)
+        word = (std::uint64_t(device()) << 32) ^ device();
+}
+
+UserDirectory::~UserDirectory()
+{
+    for (Record *record : m_rows) {
+        if (record)
+            release(record);
+    }
+}
+
+UserDirectory::Record *UserDirectory::allocate(std::uint32_t capacity)
+{
+    void *memory = m_memory->allocate(recordBytes(capacity), alignof(Record));
+    m_recordBytes += recordBytes(capacity);
+    auto *record = new (memory) Record;
+    record->capacity = capacity;
+    return record;
+}
+
+void UserDirectory::release(Record *record)
+{
+    const std::size_t bytes = recordBytes(record->capacity);
+    record->~Record();
+    m_memory->deallocate(record, bytes, alignof(Record));
+    m_recordBytes -= bytes;
+}
+
+std::uint64_t UserDirectory::hashOf(std::string_view user) const
+{
+    // Eight bytes at a time, each folded with the secret seed (as in wyhash); the length last.
+    std::uint64_t hash = m_seed[0];
+    const char *p = user.data();
+    std::size_t left = user.size();
+    for (; left >= 8; p += 8, left -= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        hash = fold(hash ^ word, m_seed[1]);
+    }
+    std::uint64_t tail = 0;
+    if (left > 0)
+        std::memcpy(&tail, p, left);
+    hash = fold(hash ^ tail, m_seed[1] ^ user.size());
+    return fold(hash, m_seed[0] ^ 0x9e3779b97f4a7c15ULL);
+}
+
+std::size_t UserDirectory::home(std::uint64_t hash, std::size_t rows) const
+{
+    // The hash scaled to the table: any table size, no modulo.
+    return static_cast<std::size_t>((static_cast<Wide>(hash) * rows) >> 64);
+}
+
+UserDirectory::Ref UserDirectory::find(std::string_view user) const
+{
+    const std::size_t rows = m_rows.size();
+    if (rows == 0)
+        return npos;
+    const std::uint64_t hash = hashOf(user);
+    const std::uint8_t tag = tagOf(hash);
+    for (std::size_t i = home(hash, rows);; i = i + 1 == rows ? 0 : i + 1) {
+        const std::uint8_t rowTag = m_tags[i];
+        if (rowTag == 0)
+            return npos;
+        if (rowTag == tag && m_rows[i]->name.view() == user)
+            return i;
+    }
+}
+
+UserDirectory::Ref UserDirectory::ensure(std::string_view user)
+{
+    if (const Ref found = find(user); found != npos)
+        return found;
+    if (overloaded(m_size + 1, m_rows.size()))
+        resize(std::max(kMinRows, m_rows.size() + m_rows.size() / 2));
+    const std::uint64_t hash = hashOf(user);
+    const std::size_t rows = m_rows.size();
+    std::size_t i = home(hash, rows);
+    while (m_tags[i] != 0)
+        i = i + 1 == rows ? 0 : i + 1;
+    SharedText name = SharedText::make(user);
+    Record *record = allocate(1);
+    record->name = std::move(name);
+    m_rows[i] = record;
+    m_tags[i] = tagOf(hash);
+    ++m_size;
+    return i;
+}
+
+void UserDirectory::add(Ref ref, const UserEntry &entry)
+{
+    Record *record = m_rows[ref];
+    if (record->count == record->capacity) {
+        // Most users hold one to a few sessions: a record grows by one entry up to four, then by
+        // half, instead of doubling (a user with three sessions would carry room for four).
+        const std::uint32_t capacity =
+            record->capacity < 4 ? record->capacity + 1 : record->capacity + record->capacity / 2;
+        Record *grown = allocate(capacity);
+        grown->name = std::move(record->name);
+        grown->count = record->count;
+        std::memcpy(static_cast<void *>(grown->data()), record->data(), record->count * sizeof(UserEntry));
+        release(record);
+        m_rows[ref] = record = grown;
+    }
+    new (record->data() + record->count) UserEntry(entry);
+    ++record->count;
+}
+
+void UserDirectory::removeEntry(Ref ref, std::size_t index)
+{
+    Record *record = m_rows[ref];
+    assert(index < record->count);
+    UserEntry *entries = record->data();
+    std::memmove(static_cast<void *>(entries + index), entries + index + 1,
+                 (record->count - index - 1) * sizeof(UserEntry));
+    --record->count;
+    if (record->count == 0) {
+        erase(ref);
+    } else if (record->capacity > 4 && record->count * 4 < record->capacity) {
+        // A user who held many sessions and now holds few gives the room back.
+        Record *shrunk = allocate(record->count * 2);
+        shrunk->name = std::move(record->name);
+        shrunk->count = record->count;
+        std::memcpy(static_cast<void *>(shrunk->data()), entries, record->count * sizeof(UserEntry));
+        release(record);
+        m_rows[ref] = shrunk;
+    }
+}
+
+void UserDirectory::eraseIfEmpty(Ref ref)
+{
+    if (m_rows[ref]->count == 0)
+        erase(ref);
+}
+
+void UserDirectory::erase(Ref ref)
+{
+    release(m_rows[ref]);
+    const std::size_t rows = m_rows.size();
+    std::size_t hole = ref;
+    // Backward-shift deletion: rows after the hole that may not stay behind it (their home is not
+    // cyclically in (hole, here]) move into it, so that no probe run is broken and no tombstone
+    // is left.
+    for (std::size_t here = hole + 1 == rows ? 0 : hole + 1; m_tags[here] != 0;
+         here = here + 1 == rows ? 0 : here + 1) {
+        const std::size_t wanted = home(hashOf(m_rows[here]->name.view()), rows);
+        const bool staysAfterHole =
+            hole <= here ? (wanted > hole && wanted <= here) : (wanted > hole || wanted <= here);
+        if (!staysAfterHole) {
+            m_rows[hole] = m_rows[here];
+            m_tags[hole] = m_tags[here];
+            hole = here;
+        }
+    }
+    m_rows[hole] = nullptr;
+    m_tags[hole] = 0;
+    --m_size;
+    // A quarter full: half the rows, then half full.
+    if (m_size == 0) {
+        m_rows = {};
+        m_tags = {};
+    } else if (rows > kMinRows && m_size * 4 < rows) {
+        resize(std::max(kMinRows, rows / 2));
+    }
+}
+
+void UserDirectory::reserve(std::size_t users)
+{
+    if (overloaded(users, m_rows.size()))
+        resize(std::max(kMinRows, users + users / 3 + 1));
+}
+
+void UserDirectory::resize(std::size_t rows)
+{
+    std::vector<Record *> oldRows(rows, nullptr);
+    std::vector<std::uint8_t> oldTags(rows, 0);
+    oldRows.swap(m_rows);
+    oldTags.swap(m_tags);
+    for (std::size_t j = 0; j < oldRows.size(); ++j) {
+        if (oldTags[j] == 0)
+            continue;
+        std::size_t i = home(hashOf(oldRows[j]->name.view()), rows);
+        while (m_tags[i] != 0)
+            i = i + 1 == rows ? 0 : i + 1;
+        m_rows[i] = oldRows[j];
+        m_tags[i] = oldTags[j];
+    }
+}
+
+} // namespace hourglass

@@ -1,0 +1,118 @@
+#pragma once
+
+#include "Clock.h"
+#include "Policy.h"
+#include "SessionId.h"
+#include "TextPool.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace hourglass {
+
+// One session in its user's list.
+struct UserEntry
+{
+    UserEntry(const IdHash &sessionHash, TimeMs created, Area sessionArea)
+        : key(sessionHash.bucketHash()), createdMs(created), areaBits(static_cast<std::uint8_t>(sessionArea))
+    {}
+    Area area() const { return static_cast<Area>(areaBits); }
+    bool isOf(const IdHash &hash, TimeMs created) const
+    {
+        return key == hash.bucketHash() && createdMs == created;
+    }
+
+    // The session's ID hash as its 8-byte bucket hash, which picks the shard and the bucket;
+    // with the user and the creation time it finds the session. 16 bytes an entry instead of 40;
+    // 56 bits of milliseconds span a million years.
+    std::uint64_t key;
+    TimeMs createdMs : 56;
+    TimeMs areaBits : 8;
+};
+static_assert(sizeof(UserEntry) == 16);
+
+// The engine's per-user index: for each user with a live session, the user's one shared name (the
+// text every session of the user holds) and the user's sessions.
+//
+// A user is one record, allocated from the given memory resource: the name's handle, a count and
+// the entries, 16 bytes each, in place (a record of one session is 32 bytes). The records are
+// found through an open-addressing table with linear probing of 9 bytes a row: the record's
+// address and a byte of its name's hash, so that a probe reads a record only when that byte
+// matches. A std::unordered_map<std::string_view, {name, std::vector<UserEntry>}> took a 64-byte
+// node, a bucket and a vector allocation per user, each allocation with its allocator header:
+// ~60 bytes more per user. Rows are at most 3/4 in use; the table grows by half and halves
+// when under a quarter full. The hash is keyed with a per-table random seed, so that a client
+// choosing user names cannot aim them at one run of the table.
+//
+// Not thread-safe: the engine guards it with its directory lock. A Ref stays valid until a user
+// is added or erased (entries may be added and changed).
+class UserDirectory
+{
+public:
+    using Ref = std::size_t;
+    static constexpr Ref npos = ~Ref(0);
+
+    explicit UserDirectory(std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+    ~UserDirectory();
+    UserDirectory(const UserDirectory &) = delete;
+    UserDirectory &operator=(const UserDirectory &) = delete;
+
+    Ref find(std::string_view user) const;
+    // The user's record, added with a new name and no entries when the user has none.
+    Ref ensure(std::string_view user);
+    const SharedText &name(Ref ref) const { return m_rows[ref]->name; }
+    std::span<UserEntry> entries(Ref ref) { return m_rows[ref]->span(); }
+    std::span<const UserEntry> entries(Ref ref) const { return m_rows[ref]->span(); }
+    void add(Ref ref, const UserEntry &entry);
+    // Removes the entry at `index` of entries(ref); the user is erased with the last one.
+    void removeEntry(Ref ref, std::size_t index);
+    // Erases the user when it has no entries (a record just added and not used).
+    void eraseIfEmpty(Ref ref);
+    // Sizes the table for this many users at once.
+    void reserve(std::size_t users);
+
+    std::size_t size() const { return m_size; } // users
+    std::size_t rows() const { return m_rows.size(); }
+    // Bytes of the table and the records (the names aside).
+    std::size_t bytes() const { return m_rows.size() * (sizeof(Record *) + 1) + m_recordBytes; }
+
+private:
+    struct Record
+    {
+        SharedText name;
+        std::uint32_t count = 0;
+        std::uint32_t capacity = 0;
+
+        UserEntry *data() { return reinterpret_cast<UserEntry *>(this + 1); }
+        const UserEntry *data() const { return reinterpret_cast<const UserEntry *>(this + 1); }
+        std::span<UserEntry> span() { return {data(), count}; }
+        std::span<const UserEntry> span() const { return {data(), count}; }
+    };
+    static_assert(sizeof(Record) == 16 && alignof(UserEntry) <= alignof(Record));
+
+    static std::size_t recordBytes(std::uint32_t capacity)
+    {
+        return sizeof(Record) + std::size_t(capacity) * sizeof(UserEntry);
+    }
+    Record *allocate(std::uint32_t capacity);
+    void release(Record *record);
+    std::uint64_t hashOf(std::string_view user) const;
+    std::size_t home(std::uint64_t hash, std::size_t rows) const;
+    // The low bits: the row comes from the high ones (home()).
+    static std::uint8_t tagOf(std::uint64_t hash) { return std::uint8_t(0x80 | (hash & 0x7f)); }
+    void erase(Ref ref);
+    void resize(std::size_t rows);
+
+    std::pmr::memory_resource *m_memory;
+    std::vector<Record *> m_rows;
+    std::vector<std::uint8_t> m_tags; // 0: empty row, else 0x80 | the hash's low 7 bits
+    std::size_t m_size = 0;
+    std::size_t m_recordBytes = 0;
+    std::uint64_t m_seed[2];
+};
+
+} // namespace hourglass
