@@ -178,6 +178,20 @@ private Q_SLOTS:
             QCOMPARE(base64UrlDecode(encoded), std::optional<std::string>(data));
         }
     }
+
+    void base64UrlEncodesTheRfc4648Vectors()
+    {
+        // RFC 4648, section 10, without padding; and bytes that use the URL alphabet's '-' and '_'.
+        const std::pair<std::string, std::string> vectors[] = {
+            {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+            {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xbf", "-_-_"},
+        };
+        for (const auto &[data, expected] : vectors) {
+            QCOMPARE(base64UrlEncode(reinterpret_cast<const std::uint8_t *>(data.data()), data.size()),
+                     expected);
+            QCOMPARE(base64UrlDecode(expected), std::optional<std::string>(data));
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestSessionId)
