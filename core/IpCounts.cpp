@@ -139,12 +139,14 @@ template<typename Row> void IpCounts::remove(Table<Row> &table, const Row &key)
     }
     table.rows[hole] = Row{};
     --table.size;
-    // A quarter full: half the rows, then half full. Each halving moves at most a quarter of
-    // the rows it drops, so a mass expiry pays for its shrinking no more than it paid for growth.
+}
+
+template<typename Row> void IpCounts::shrinkIfSparse(Table<Row> &table)
+{
     if (table.size == 0)
         table.rows = {};
-    else if (rows > kMinRows && table.size * 4 < rows)
-        resize(table, std::max(kMinRows, rows / 2));
+    else if (table.rows.size() > kMinRows && table.size * 4 < table.rows.size())
+        resize(table, std::max(kMinRows, table.size * 2));
 }
 
 template<typename Row> void IpCounts::resize(Table<Row> &table, std::size_t rows)
@@ -216,6 +218,12 @@ void IpCounts::reserve(std::size_t addresses)
 {
     if (overloaded(addresses, m_v4.rows.size()))
         resize(m_v4, std::max(kMinRows, addresses + addresses / 7 + 1));
+}
+
+void IpCounts::shrinkIfSparse()
+{
+    shrinkIfSparse(m_v4);
+    shrinkIfSparse(m_v6);
 }
 
 void IpCounts::clear()

@@ -19,10 +19,10 @@ namespace hourglass {
 // two spellings of one IPv6 address ("::1", "0::1") are one address. Text that is not an address
 // (the engine does not require one) is counted by its exact text in a map of its own.
 //
-// A table grows by half when 7/8 full and halves when under 1/4 full, so that a mass expiry
-// gives its memory back. The probe position comes from a hash keyed with a per-table random
-// seed, so that clients who choose their addresses cannot aim them at one run of the table. Not
-// thread-safe: the engine guards it with its directory lock.
+// A table grows by half when 7/8 full; shrinkIfSparse() gives the rows of a table under 1/4 full
+// back (the owner calls it where a rehash holds nobody up, not on every removal). The probe position comes
+// from a hash keyed with a per-table random seed, so that clients who choose their addresses cannot aim them
+// at one run of the table. Not thread-safe: the engine guards it with its directory lock.
 class IpCounts
 {
 public:
@@ -34,6 +34,8 @@ public:
     void remove(std::string_view ip);
     // Sizes the IPv4 table for this many addresses (the common family; IPv6 rows grow on demand).
     void reserve(std::size_t addresses);
+    // Each table under a quarter full is rebuilt half full (an empty one is freed).
+    void shrinkIfSparse();
     void clear();
 
     std::size_t size() const { return m_v4.size + m_v6.size + m_other.size(); } // distinct addresses
@@ -68,6 +70,7 @@ private:
     template<typename Row> void add(Table<Row> &table, const Row &key);
     template<typename Row> void remove(Table<Row> &table, const Row &key);
     template<typename Row> void resize(Table<Row> &table, std::size_t rows);
+    template<typename Row> void shrinkIfSparse(Table<Row> &table);
 
     Table<Row4> m_v4;
     Table<Row6> m_v6;

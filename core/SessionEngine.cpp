@@ -782,9 +782,12 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         }
 
         if (result.error == SessionError::None) {
+            // The per-user and per-IP tables may grow (a rehash) here, before the shard lock:
+            // validations of the shard do not wait for it.
+            const UserDirectory::Ref user = m_byUser.ensure(params.user);
+            m_byIp.add(params.clientIp);
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
-            const UserDirectory::Ref user = m_byUser.ensure(params.user);
             Slot slot;
             slot.user = m_byUser.name(user);
             slot.clientIp = CompactText(params.clientIp);
@@ -798,6 +801,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             if (!inserted) { // a 2^-256 event, but never overwrite a live session
                 result.error = SessionError::RandomUnavailable;
                 m_byUser.eraseIfEmpty(user); // no user without sessions
+                m_byIp.remove(params.clientIp);
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
@@ -807,7 +811,6 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
                     std::nullopt}});
                 shard.newest.note({time, hash}, m_options.newestPerShard);
                 m_byUser.add(user, {hash, time, params.area});
-                m_byIp.add(params.clientIp);
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
                 result.info = infoOf(hash, it->second, shard);
@@ -1342,6 +1345,10 @@ EngineCounters SessionEngine::counters() const
     c.evictedAuthTabs = m_counters.evictedAuthTabs.load(std::memory_order_relaxed);
     c.expiryIndexRebuilds = m_counters.expiryIndexRebuilds.load(std::memory_order_relaxed);
     c.listScans = m_listScans.load(std::memory_order_relaxed);
+    {
+        std::lock_guard directoryLock(m_directoryMutex);
+        c.indexBytes = m_byUser.bytes() + m_byIp.tableBytes();
+    }
     return c;
 }
 
@@ -1722,6 +1729,13 @@ std::size_t SessionEngine::sweepExpired(std::size_t maxSessions)
             if (!more)
                 break;
         }
+    }
+    {
+        // The per-user and per-IP tables give their rows back after a mass expiry here, under the
+        // directory lock alone: a shrink rehashes what is left, and no validation waits for it.
+        std::lock_guard directoryLock(m_directoryMutex);
+        m_byUser.shrinkIfSparse();
+        m_byIp.shrinkIfSparse();
     }
     Events events;
     total += sweepAuth(time, maxSessions, events);

@@ -173,6 +173,7 @@ struct EngineCounters
     std::uint64_t evictedAuthTabs = 0;
     std::uint64_t expiryIndexRebuilds = 0; // O(n) heap rebuilds (policy changes, many destroys)
     std::uint64_t listScans = 0;           // unfiltered list pages that had to visit every session
+    std::uint64_t indexBytes = 0;          // the per-user and per-IP tables (names and text aside)
 
     std::uint64_t rejections() const
     {

@@ -187,12 +187,15 @@ void UserDirectory::erase(Ref ref)
     m_rows[hole] = nullptr;
     m_tags[hole] = 0;
     --m_size;
-    // A quarter full: half the rows, then half full.
+}
+
+void UserDirectory::shrinkIfSparse()
+{
     if (m_size == 0) {
         m_rows = {};
         m_tags = {};
-    } else if (rows > kMinRows && m_size * 4 < rows) {
-        resize(std::max(kMinRows, rows / 2));
+    } else if (m_rows.size() > kMinRows && m_size * 4 < m_rows.size()) {
+        resize(std::max(kMinRows, m_size * 2));
     }
 }
 

@@ -44,9 +44,10 @@ static_assert(sizeof(UserEntry) == 16);
 // address and a byte of its name's hash, so that a probe reads a record only when that byte
 // matches. A std::unordered_map<std::string_view, {name, std::vector<UserEntry>}> took a 64-byte
 // node, a bucket and a vector allocation per user, each allocation with its allocator header:
-// ~60 bytes more per user. Rows are at most 3/4 in use; the table grows by half and halves
-// when under a quarter full. The hash is keyed with a per-table random seed, so that a client
-// choosing user names cannot aim them at one run of the table.
+// ~60 bytes more per user. Rows are at most 3/4 in use; the table grows by half, and
+// shrinkIfSparse() gives the rows of a table under a quarter full back (the owner calls it where
+// a rehash holds nobody up, not on every removal). The hash is keyed with a per-table random seed, so that a
+// client choosing user names cannot aim them at one run of the table.
 //
 // Not thread-safe: the engine guards it with its directory lock. A Ref stays valid until a user
 // is added or erased (entries may be added and changed).
@@ -74,6 +75,8 @@ public:
     void eraseIfEmpty(Ref ref);
     // Sizes the table for this many users at once.
     void reserve(std::size_t users);
+    // Under a quarter full, the table is rebuilt half full (an empty one is freed). Refs end.
+    void shrinkIfSparse();
 
     std::size_t size() const { return m_size; } // users
     std::size_t rows() const { return m_rows.size(); }

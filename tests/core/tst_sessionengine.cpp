@@ -418,8 +418,13 @@ private Q_SLOTS:
                     .error,
                 SessionError::None);
         m_clock.advanceMinutes(15);
+        const std::uint64_t fullIndexes = e->counters().indexBytes;
+        QVERIFY(fullIndexes >= 500 * 32 + 20000 * 8); // a record per user, a row per address
         QCOMPARE(e->sweepExpired(), std::size_t(20000));
         QCOMPARE(e->counters().expiryIndexRebuilds, 0u);
+        // The per-user and per-IP tables gave their rows back after the sweep (not during it,
+        // under shard locks).
+        QCOMPARE(e->counters().indexBytes, 0u);
         // A policy change does rebuild (once per shard), which is what the counter is for.
         Policy p = e->policy();
         p.area(Area::Admin).idleTimeoutMinutes = 20;
