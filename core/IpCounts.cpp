@@ -1,31 +1,24 @@
 #include "IpCounts.h"
 
+#include "LinearProbing.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 #include <type_traits>
 
 namespace hourglass {
 
 namespace {
 
-__extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
-
-constexpr std::size_t kMinRows = 16;
+using namespace probing;
 
 // Rows in use at most 7/8 of the table (linear probing stays short); at 7/8 to 7/12 full (growth
 // by half) an IPv4 address costs 9-14 bytes, an IPv6 address 23-35.
 bool overloaded(std::size_t size, std::size_t rows)
 {
     return size * 8 > rows * 7;
-}
-
-std::uint64_t fold(std::uint64_t a, std::uint64_t b)
-{
-    const Wide product = static_cast<Wide>(a) * b;
-    return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
 }
 
 enum class Family
@@ -67,9 +60,7 @@ bool sameAddress(const IpCounts::Row6 &a, const IpCounts::Row6 &b)
 
 IpCounts::IpCounts()
 {
-    std::random_device device;
-    for (std::uint64_t &word : m_seed)
-        word = (std::uint64_t(device()) << 32) ^ device();
+    probing::randomSeed(m_seed);
 }
 
 template<typename Row> std::size_t IpCounts::home(const Row &key, std::size_t rows) const
@@ -83,8 +74,7 @@ template<typename Row> std::size_t IpCounts::home(const Row &key, std::size_t ro
         std::memcpy(&high, key.bytes + 8, 8);
         hash = fold(fold(low ^ m_seed[0], high ^ m_seed[1]), m_seed[0] ^ 0x9e3779b97f4a7c15ULL);
     }
-    // The hash scaled to the table: any table size, no modulo.
-    return static_cast<std::size_t>((static_cast<Wide>(hash) * rows) >> 64);
+    return homeRow(hash, rows);
 }
 
 template<typename Row> std::size_t IpCounts::find(const Table<Row> &table, const Row &key) const
@@ -92,7 +82,7 @@ template<typename Row> std::size_t IpCounts::find(const Table<Row> &table, const
     const std::size_t rows = table.rows.size();
     if (rows == 0)
         return rows;
-    for (std::size_t i = home(key, rows);; i = i + 1 == rows ? 0 : i + 1) {
+    for (std::size_t i = home(key, rows);; i = nextRow(i, rows)) {
         const Row &row = table.rows[i];
         if (row.count == 0)
             return rows;
@@ -112,7 +102,7 @@ template<typename Row> void IpCounts::add(Table<Row> &table, const Row &key)
     const std::size_t rows = table.rows.size();
     std::size_t i = home(key, rows);
     while (table.rows[i].count != 0)
-        i = i + 1 == rows ? 0 : i + 1;
+        i = nextRow(i, rows);
     table.rows[i] = key;
     table.rows[i].count = 1;
     ++table.size;
@@ -124,15 +114,10 @@ template<typename Row> void IpCounts::remove(Table<Row> &table, const Row &key)
     const std::size_t rows = table.rows.size();
     if (hole == rows || --table.rows[hole].count > 0)
         return;
-    // Backward-shift deletion: rows after the hole that may not stay behind it (their home is not
-    // cyclically in (hole, here]) move into it, so that no probe run is broken and no tombstone
-    // is left.
-    for (std::size_t here = hole + 1 == rows ? 0 : hole + 1; table.rows[here].count != 0;
-         here = here + 1 == rows ? 0 : here + 1) {
+    // Backward-shift deletion (probing::staysAfterHole).
+    for (std::size_t here = nextRow(hole, rows); table.rows[here].count != 0; here = nextRow(here, rows)) {
         const std::size_t wanted = home(table.rows[here], rows);
-        const bool staysAfterHole =
-            hole <= here ? (wanted > hole && wanted <= here) : (wanted > hole || wanted <= here);
-        if (!staysAfterHole) {
+        if (!staysAfterHole(hole, here, wanted)) {
             table.rows[hole] = table.rows[here];
             hole = here;
         }
@@ -158,7 +143,7 @@ template<typename Row> void IpCounts::resize(Table<Row> &table, std::size_t rows
             continue;
         std::size_t i = home(row, rows);
         while (table.rows[i].count != 0)
-            i = i + 1 == rows ? 0 : i + 1;
+            i = nextRow(i, rows);
         table.rows[i] = row;
     }
 }

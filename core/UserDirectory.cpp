@@ -1,37 +1,28 @@
 #include "UserDirectory.h"
 
+#include "LinearProbing.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <new>
-#include <random>
 
 namespace hourglass {
 
 namespace {
 
-__extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
-
-constexpr std::size_t kMinRows = 16;
+using namespace probing;
 
 bool overloaded(std::size_t size, std::size_t rows)
 {
     return size * 4 > rows * 3;
 }
 
-std::uint64_t fold(std::uint64_t a, std::uint64_t b)
-{
-    const Wide product = static_cast<Wide>(a) * b;
-    return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
-}
-
 } // namespace
 
 UserDirectory::UserDirectory(std::pmr::memory_resource *memory) : m_memory(memory)
 {
-    std::random_device device;
-    for (std::uint64_t &word : m_seed)
-        word = (std::uint64_t(device()) << 32) ^ device();
+    probing::randomSeed(m_seed);
 }
 
 UserDirectory::~UserDirectory()
@@ -79,8 +70,7 @@ std::uint64_t UserDirectory::hashOf(std::string_view user) const
 
 std::size_t UserDirectory::home(std::uint64_t hash, std::size_t rows) const
 {
-    // The hash scaled to the table: any table size, no modulo.
-    return static_cast<std::size_t>((static_cast<Wide>(hash) * rows) >> 64);
+    return homeRow(hash, rows);
 }
 
 UserDirectory::Ref UserDirectory::find(std::string_view user) const
@@ -90,7 +80,7 @@ UserDirectory::Ref UserDirectory::find(std::string_view user) const
         return npos;
     const std::uint64_t hash = hashOf(user);
     const std::uint8_t tag = tagOf(hash);
-    for (std::size_t i = home(hash, rows);; i = i + 1 == rows ? 0 : i + 1) {
+    for (std::size_t i = home(hash, rows);; i = nextRow(i, rows)) {
         const std::uint8_t rowTag = m_tags[i];
         if (rowTag == 0)
             return npos;
@@ -109,7 +99,7 @@ UserDirectory::Ref UserDirectory::ensure(std::string_view user)
     const std::size_t rows = m_rows.size();
     std::size_t i = home(hash, rows);
     while (m_tags[i] != 0)
-        i = i + 1 == rows ? 0 : i + 1;
+        i = nextRow(i, rows);
     SharedText name = SharedText::make(user);
     Record *record = allocate(1);
     record->name = std::move(name);
@@ -170,15 +160,10 @@ void UserDirectory::erase(Ref ref)
     release(m_rows[ref]);
     const std::size_t rows = m_rows.size();
     std::size_t hole = ref;
-    // Backward-shift deletion: rows after the hole that may not stay behind it (their home is not
-    // cyclically in (hole, here]) move into it, so that no probe run is broken and no tombstone
-    // is left.
-    for (std::size_t here = hole + 1 == rows ? 0 : hole + 1; m_tags[here] != 0;
-         here = here + 1 == rows ? 0 : here + 1) {
+    // Backward-shift deletion (probing::staysAfterHole).
+    for (std::size_t here = nextRow(hole, rows); m_tags[here] != 0; here = nextRow(here, rows)) {
         const std::size_t wanted = home(hashOf(m_rows[here]->name.view()), rows);
-        const bool staysAfterHole =
-            hole <= here ? (wanted > hole && wanted <= here) : (wanted > hole || wanted <= here);
-        if (!staysAfterHole) {
+        if (!staysAfterHole(hole, here, wanted)) {
             m_rows[hole] = m_rows[here];
             m_tags[hole] = m_tags[here];
             hole = here;
@@ -216,7 +201,7 @@ void UserDirectory::resize(std::size_t rows)
             continue;
         std::size_t i = home(hashOf(oldRows[j]->name.view()), rows);
         while (m_tags[i] != 0)
-            i = i + 1 == rows ? 0 : i + 1;
+            i = nextRow(i, rows);
         m_rows[i] = oldRows[j];
         m_tags[i] = oldTags[j];
     }

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+
+// What the engine's open-addressing tables with linear probing share (IpCounts, UserDirectory):
+// the keyed mixing step, the scaling of a hash to a row, the wrap-around step and the test of
+// backward-shift deletion.
+namespace hourglass::probing {
+
+__extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
+
+constexpr std::size_t kMinRows = 16;
+
+// The 128-bit product's halves folded together: the mixing step of a keyed hash.
+inline std::uint64_t fold(std::uint64_t a, std::uint64_t b)
+{
+    const Wide product = static_cast<Wide>(a) * b;
+    return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+// The hash scaled to a table of `rows`: any table size, no modulo.
+inline std::size_t homeRow(std::uint64_t hash, std::size_t rows)
+{
+    return static_cast<std::size_t>((static_cast<Wide>(hash) * rows) >> 64);
+}
+
+inline std::size_t nextRow(std::size_t row, std::size_t rows)
+{
+    return row + 1 == rows ? 0 : row + 1;
+}
+
+// Backward-shift deletion: whether the row at `here`, whose home is `wanted`, may stay behind the
+// hole at `hole` (its home is cyclically in (hole, here]); if not, it moves into the hole, so that
+// no probe run is broken and no tombstone is left.
+inline bool staysAfterHole(std::size_t hole, std::size_t here, std::size_t wanted)
+{
+    return hole <= here ? (wanted > hole && wanted <= here) : (wanted > hole || wanted <= here);
+}
+
+// A table's secret seed, so that clients choosing keys cannot aim them at one run of the table.
+inline void randomSeed(std::uint64_t (&seed)[2])
+{
+    std::random_device device;
+    for (std::uint64_t &word : seed)
+        word = (std::uint64_t(device()) << 32) ^ device();
+}
+
+} // namespace hourglass::probing
