@@ -77,7 +77,9 @@ private Q_SLOTS:
         QVERIFY(!acquired);
         mutex.unlock();
         holding = false;
-        mutex.yieldToWaiters();
+        // A limit far beyond any scheduling delay: with the default 2 ms, a run under load (ctest
+        // -j2) saw the waiter not yet scheduled when the limit ran out.
+        mutex.yieldToWaiters(std::chrono::seconds(10));
         QVERIFY(!mutex.contended());
         holding = mutex.try_lock();
         QVERIFY(!holding); // the waiter holds it now, before this thread could lock again
