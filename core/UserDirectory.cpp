@@ -68,19 +68,18 @@ std::uint64_t UserDirectory::hashOf(std::string_view user) const
     return fold(hash, m_seed[0] ^ 0x9e3779b97f4a7c15ULL);
 }
 
-std::size_t UserDirectory::home(std::uint64_t hash, std::size_t rows) const
+UserDirectory::Ref UserDirectory::find(std::string_view user) const
 {
-    return homeRow(hash, rows);
+    return m_rows.empty() ? npos : find(user, hashOf(user));
 }
 
-UserDirectory::Ref UserDirectory::find(std::string_view user) const
+UserDirectory::Ref UserDirectory::find(std::string_view user, std::uint64_t hash) const
 {
     const std::size_t rows = m_rows.size();
     if (rows == 0)
         return npos;
-    const std::uint64_t hash = hashOf(user);
     const std::uint8_t tag = tagOf(hash);
-    for (std::size_t i = home(hash, rows);; i = nextRow(i, rows)) {
+    for (std::size_t i = homeRow(hash, rows);; i = nextRow(i, rows)) {
         const std::uint8_t rowTag = m_tags[i];
         if (rowTag == 0)
             return npos;
@@ -91,13 +90,13 @@ UserDirectory::Ref UserDirectory::find(std::string_view user) const
 
 UserDirectory::Ref UserDirectory::ensure(std::string_view user)
 {
-    if (const Ref found = find(user); found != npos)
+    const std::uint64_t hash = hashOf(user); // once, for the lookup and the insertion
+    if (const Ref found = find(user, hash); found != npos)
         return found;
     if (overloaded(m_size + 1, m_rows.size()))
         resize(std::max(kMinRows, m_rows.size() + m_rows.size() / 2));
-    const std::uint64_t hash = hashOf(user);
     const std::size_t rows = m_rows.size();
-    std::size_t i = home(hash, rows);
+    std::size_t i = homeRow(hash, rows);
     while (m_tags[i] != 0)
         i = nextRow(i, rows);
     SharedText name = SharedText::make(user);
@@ -115,14 +114,8 @@ void UserDirectory::add(Ref ref, const UserEntry &entry)
     if (record->count == record->capacity) {
         // Most users hold one to a few sessions: a record grows by one entry up to four, then by
         // half, instead of doubling (a user with three sessions would carry room for four).
-        const std::uint32_t capacity =
-            record->capacity < 4 ? record->capacity + 1 : record->capacity + record->capacity / 2;
-        Record *grown = allocate(capacity);
-        grown->name = std::move(record->name);
-        grown->count = record->count;
-        std::memcpy(static_cast<void *>(grown->data()), record->data(), record->count * sizeof(UserEntry));
-        release(record);
-        m_rows[ref] = record = grown;
+        record = relocate(ref, record->capacity < 4 ? record->capacity + 1
+                                                    : record->capacity + record->capacity / 2);
     }
     new (record->data() + record->count) UserEntry(entry);
     ++record->count;
@@ -139,14 +132,20 @@ void UserDirectory::removeEntry(Ref ref, std::size_t index)
     if (record->count == 0) {
         erase(ref);
     } else if (record->capacity > 4 && record->count * 4 < record->capacity) {
-        // A user who held many sessions and now holds few gives the room back.
-        Record *shrunk = allocate(record->count * 2);
-        shrunk->name = std::move(record->name);
-        shrunk->count = record->count;
-        std::memcpy(static_cast<void *>(shrunk->data()), entries, record->count * sizeof(UserEntry));
-        release(record);
-        m_rows[ref] = shrunk;
+        relocate(ref, record->count * 2); // a user who held many sessions and now holds few
     }
+}
+
+UserDirectory::Record *UserDirectory::relocate(Ref ref, std::uint32_t capacity)
+{
+    Record *record = m_rows[ref];
+    Record *moved = allocate(capacity);
+    moved->name = std::move(record->name);
+    moved->count = record->count;
+    std::memcpy(static_cast<void *>(moved->data()), record->data(), record->count * sizeof(UserEntry));
+    release(record);
+    m_rows[ref] = moved;
+    return moved;
 }
 
 void UserDirectory::eraseIfEmpty(Ref ref)
@@ -162,7 +161,7 @@ void UserDirectory::erase(Ref ref)
     std::size_t hole = ref;
     // Backward-shift deletion (probing::staysAfterHole).
     for (std::size_t here = nextRow(hole, rows); m_tags[here] != 0; here = nextRow(here, rows)) {
-        const std::size_t wanted = home(hashOf(m_rows[here]->name.view()), rows);
+        const std::size_t wanted = homeRow(hashOf(m_rows[here]->name.view()), rows);
         if (!staysAfterHole(hole, here, wanted)) {
             m_rows[hole] = m_rows[here];
             m_tags[hole] = m_tags[here];
@@ -199,7 +198,7 @@ void UserDirectory::resize(std::size_t rows)
     for (std::size_t j = 0; j < oldRows.size(); ++j) {
         if (oldTags[j] == 0)
             continue;
-        std::size_t i = home(hashOf(oldRows[j]->name.view()), rows);
+        std::size_t i = homeRow(hashOf(oldRows[j]->name.view()), rows);
         while (m_tags[i] != 0)
             i = nextRow(i, rows);
         m_rows[i] = oldRows[j];

@@ -103,9 +103,11 @@ private:
     }
     Record *allocate(std::uint32_t capacity);
     void release(Record *record);
+    // The user's record moved to one with room for `capacity` entries.
+    Record *relocate(Ref ref, std::uint32_t capacity);
     std::uint64_t hashOf(std::string_view user) const;
-    std::size_t home(std::uint64_t hash, std::size_t rows) const;
-    // The low bits: the row comes from the high ones (home()).
+    Ref find(std::string_view user, std::uint64_t hash) const;
+    // The low bits: the row comes from the high ones (probing::homeRow()).
     static std::uint8_t tagOf(std::uint64_t hash) { return std::uint8_t(0x80 | (hash & 0x7f)); }
     void erase(Ref ref);
     void resize(std::size_t rows);
