@@ -8,6 +8,7 @@
 #include "SessionId.h"
 #include "SessionRecord.h"
 #include "SessionStore.h"
+#include "SessionTable.h"
 #include "SettingsSchema.h"
 #include "TableMemory.h"
 #include "TextPool.h"
@@ -174,6 +175,7 @@ struct EngineCounters
     std::uint64_t expiryIndexRebuilds = 0; // O(n) heap rebuilds (policy changes, many destroys)
     std::uint64_t listScans = 0;           // unfiltered list pages that had to visit every session
     std::uint64_t indexBytes = 0;          // the per-user and per-IP tables (names and text aside)
+    std::uint64_t sessionTableBytes = 0;   // the shards' session tables: rows and entries
 
     std::uint64_t rejections() const
     {
@@ -374,7 +376,7 @@ private:
         void renew(std::span<CreationKey> all, std::size_t capacity);
     };
 
-    using SessionMap = std::pmr::unordered_map<IdHash, Slot, IdHashHasher>;
+    using SessionMap = SessionTable<Slot>;
 
     struct Shard
     {
@@ -421,8 +423,6 @@ private:
     template<typename Visit> void forEachSessionOfUser(std::string_view user, Visit visit) const;
     // With the shard's lock held: the session of `user` that `entry` stands for; end() when none.
     SessionMap::iterator findSession(Shard &shard, const UserEntry &entry, std::string_view user) const;
-    // The bucket of the shard's map where ID hashes with this bucket hash are.
-    static std::size_t bucketOf(const SessionMap &sessions, std::uint64_t key);
     static ExpiryRule rulesFor(const AreaPolicy &policy);
     static TimeMs idleDeadline(const Slot &slot, const ExpiryRule &rules);
     static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRule &rules);

@@ -419,12 +419,14 @@ private Q_SLOTS:
                 SessionError::None);
         m_clock.advanceMinutes(15);
         const std::uint64_t fullIndexes = e->counters().indexBytes;
-        QVERIFY(fullIndexes >= 500 * 32 + 20000 * 8); // a record per user, a row per address
+        QVERIFY(fullIndexes >= 500 * 32 + 20000 * 8);                  // a record per user, a row per address
+        QVERIFY(e->counters().sessionTableBytes >= 20000 * (16 + 32)); // a row and an entry each
         QCOMPARE(e->sweepExpired(), std::size_t(20000));
         QCOMPARE(e->counters().expiryIndexRebuilds, 0u);
         // The per-user and per-IP tables gave their rows back after the sweep (not during it,
-        // under shard locks).
+        // under shard locks), and so did the shards' session tables.
         QCOMPARE(e->counters().indexBytes, 0u);
+        QCOMPARE(e->counters().sessionTableBytes, 0u);
         // A policy change does rebuild (once per shard), which is what the counter is for.
         Policy p = e->policy();
         p.area(Area::Admin).idleTimeoutMinutes = 20;

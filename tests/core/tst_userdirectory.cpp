@@ -1,5 +1,6 @@
 // UserDirectory: the engine's per-user index, against a reference map under random churn.
 
+#include "CountingResource.h"
 #include "TableMemory.h"
 #include "UserDirectory.h"
 
@@ -26,31 +27,7 @@ IdHash hashOf(std::uint64_t n)
     return IdHash(bytes);
 }
 
-// Counts what is allocated through it and not yet given back; the memory comes from new/delete.
-class CountingResource final : public std::pmr::memory_resource
-{
-public:
-    std::size_t bytes = 0;
-    std::size_t blocks = 0;
-
-private:
-    void *do_allocate(std::size_t size, std::size_t alignment) override
-    {
-        bytes += size;
-        ++blocks;
-        return std::pmr::new_delete_resource()->allocate(size, alignment);
-    }
-    void do_deallocate(void *p, std::size_t size, std::size_t alignment) override
-    {
-        bytes -= size;
-        --blocks;
-        std::pmr::new_delete_resource()->deallocate(p, size, alignment);
-    }
-    bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override
-    {
-        return this == &other;
-    }
-};
+using test::CountingResource;
 
 struct Expected
 {
