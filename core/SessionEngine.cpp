@@ -793,22 +793,30 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
-                mutations.push_back({StoreMutation::PutSession{
-                    recordOf(hash, it->second),
-                    expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
-                    std::nullopt}});
+                if (m_options.store) {
+                    mutations.push_back({StoreMutation::PutSession{
+                        recordOf(hash, it->second),
+                        expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]),
+                        std::nullopt}});
+                } else {
+                    // Memory only: no copy of the session for a store. submit() counts a change by
+                    // its mutations, so this one is counted here.
+                    m_generation.fetch_add(1, std::memory_order_relaxed);
+                }
                 shard.newest.note({time, hash}, m_options.newestPerShard);
                 m_byUser.add(user, {hash, time, params.area});
                 m_counters.active[static_cast<std::size_t>(params.area)].fetch_add(1,
                                                                                    std::memory_order_relaxed);
                 result.info = infoOf(hash, it->second, shard);
-                SessionEvent e = event(EventType::Created, time);
-                e.area = params.area;
-                e.user = params.user;
-                e.clientIp = params.clientIp;
-                e.idHash = hash.toHex();
-                e.detail = params.rememberMe ? "remember-me" : "";
-                events.push_back(std::move(e));
+                if (m_options.events) { // its text costs four allocations: none when no one listens
+                    SessionEvent e = event(EventType::Created, time);
+                    e.area = params.area;
+                    e.user = params.user;
+                    e.clientIp = params.clientIp;
+                    e.idHash = hash.toHex();
+                    e.detail = params.rememberMe ? "remember-me" : "";
+                    events.push_back(std::move(e));
+                }
             }
         }
         pending.ticket = submit(std::move(mutations));
