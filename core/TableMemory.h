@@ -8,14 +8,14 @@
 
 namespace hourglass {
 
-// Memory for the engine's session tables: a million hash-map nodes read in random order.
+// Memory for the engine's session tables: a million session entries read in random order.
 //
-// Small objects (up to kMaxPiece bytes: the nodes) are carved, one size per block, from 2 MiB
-// blocks aligned to 2 MiB and advised for transparent huge pages; arrays of at least kHugeArray
-// bytes (bucket arrays) get mappings of their own with the same advice; everything else comes
-// from the upstream resource. With 4 KiB pages, 160 MB of nodes span 40,000 pages and nearly
-// every lookup misses the TLB; with huge pages they span 80. Pieces carry no allocator header,
-// and a block that empties is unmapped (one empty block per size is kept for reuse).
+// Small objects (up to kMaxPiece bytes: the entries, the per-user records) are carved, one size
+// per block, from 2 MiB blocks aligned to 2 MiB and advised for transparent huge pages; arrays of
+// at least kHugeArray bytes (row arrays) get mappings of their own with the same advice;
+// everything else comes from the upstream resource. With 4 KiB pages, 160 MB of entries span
+// 40,000 pages and nearly every lookup misses the TLB; with huge pages they span 80. Pieces carry no
+// allocator header, and a block that empties is unmapped (one empty block per size is kept for reuse).
 //
 // Thread-safe: one mutex, held for a few dozen instructions per allocation (a leaf lock: nothing
 // else is locked under it). Lookups never allocate.
@@ -56,7 +56,7 @@ private:
     void do_deallocate(void *p, std::size_t bytes, std::size_t alignment) override;
     bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override;
 
-    static std::size_t pieceSize(std::size_t bytes);
+    static std::size_t pieceSize(std::size_t bytes, std::size_t alignment);
     SizeClass *sizeClass(std::size_t size, bool add);
     Block *newBlock(SizeClass &sizeClass);
     void unlinkAvailable(SizeClass &sizeClass, Block *block);

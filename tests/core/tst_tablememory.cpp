@@ -79,6 +79,34 @@ private Q_SLOTS:
         memory.deallocate(b, 48, 8);
     }
 
+    void piecesArePaddedOnlyToTheAlignmentAskedFor()
+    {
+        // A session entry is 104 bytes aligned to 8: its pieces lie 104 bytes apart, not 112.
+        TableMemory memory;
+        void *a = memory.allocate(104, 8);
+        void *b = memory.allocate(104, 8);
+        QCOMPARE(static_cast<char *>(b) - static_cast<char *>(a), std::ptrdiff_t(104));
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(a) % 8, std::uintptr_t(0));
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(b) % 8, std::uintptr_t(0));
+        // The same size with a 16-byte alignment is a class of its own, padded to 112.
+        void *c = memory.allocate(104, 16);
+        void *d = memory.allocate(104, 16);
+        QCOMPARE(memory.stats().sizes, std::size_t(2));
+        QCOMPARE(static_cast<char *>(d) - static_cast<char *>(c), std::ptrdiff_t(112));
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(c) % 16, std::uintptr_t(0));
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(d) % 16, std::uintptr_t(0));
+        // Given back by the same size and alignment, each piece returns to its own class.
+        memory.deallocate(b, 104, 8);
+        memory.deallocate(d, 104, 16);
+        QCOMPARE(memory.allocate(104, 8), b);
+        QCOMPARE(memory.allocate(104, 16), d);
+        for (void *p : {a, b})
+            memory.deallocate(p, 104, 8);
+        for (void *p : {c, d})
+            memory.deallocate(p, 104, 16);
+        QCOMPARE(memory.stats().pieces, std::size_t(0));
+    }
+
     void largeArraysAreMappedAlignedAndOthersGoUpstream()
     {
         TableMemory memory;
