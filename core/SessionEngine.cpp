@@ -252,8 +252,9 @@ bool SessionEngine::syncAuthRoot(const IdHash &hash, bool *unavailable)
 
 std::size_t SessionEngine::shardIndex(std::uint64_t key) const
 {
-    // From the bucket hash, so that a per-user entry, which keeps only that, finds the shard too.
-    // Its high half: the shard's map takes its buckets modulo a prime of the whole 64 bits.
+    // From the ID hash's first 8 bytes, so that a per-user entry, which keeps only those, finds the
+    // shard too. Bits 32-35: a shard's table picks a row from the top bits (probing::homeRow), and
+    // up to 2^28 rows it never reads these, so the shard and the row stay independent.
     return static_cast<std::size_t>((key >> 32) % m_shards.size());
 }
 
@@ -1841,7 +1842,7 @@ public:
         IdHash hash;
         TimeMs createdMs;
         Area area;
-        Slot *slot; // in its shard's map, whose nodes never move
+        Slot *slot; // in its shard's table, whose entries never move
     };
 
     explicit DirectoryFiller(SessionEngine &engine) : m_engine(engine), m_thread([this] { run(); })

@@ -329,7 +329,8 @@ private:
     };
 
     // A session's entry in its shard's expiry heap: 16 bytes, not 40. The ID hash is kept as its
-    // 8-byte bucket hash, which finds the session's bucket in the shard's map (firstExpiring()).
+    // first 8 bytes (IdHash::bucketHash()), which find the session's row in the shard's table
+    // (firstExpiring()).
     struct HeapEntry
     {
         HeapEntry(TimeMs due, const IdHash &hash) : dueMs(due), key(hash.bucketHash()) {}
@@ -434,7 +435,7 @@ private:
     // caller, which passes the user's shared name (m_byUser).
     Slot slotOf(SessionRecord &&record, SharedText user) const;
     static void heapPush(Shard &shard, HeapEntry entry);
-    // Of the shard's sessions whose ID hash has the bucket hash `key` (one, but for a 2^-64 chance
+    // Of the shard's sessions whose ID hash begins with the 8 bytes `key` (one, but for a 2^-64 chance
     // of two), the one that expires first, and its expiry in `due`; end() when there is none.
     SessionMap::iterator firstExpiring(Shard &shard, std::uint64_t key, TimeMs *due) const;
     // The page of the unfiltered list from the shards' newest sessions, or nothing when they do not
@@ -488,7 +489,7 @@ private:
     mutable std::mutex m_directoryMutex;
     IpCounts m_byIp;
 
-    TableMemory m_tableMemory; // the shards' session maps and m_byUser's records: destroyed last
+    TableMemory m_tableMemory; // the shards' session entries and m_byUser's records: destroyed last
     UserDirectory m_byUser{&m_tableMemory};
     std::vector<std::unique_ptr<Shard>> m_shards;
 
