@@ -57,7 +57,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
     std::condition_variable m_drained;
-    std::vector<std::string> m_queue;
+    std::vector<SessionEvent> m_queue; // formatted by the writer thread, not by the publisher
     std::uint64_t m_enqueued = 0;
     std::uint64_t m_written = 0;
     std::uint64_t m_dropped = 0;

@@ -192,6 +192,32 @@ private Q_SLOTS:
         QVERIFY(log.lastError().empty());
     }
 
+    // The queue is bounded: events beyond it are dropped, counted, and the count is written into
+    // the log itself after the events that fitted; flush() still returns.
+    void logCountsWhatOverflowsItsQueue()
+    {
+        QTemporaryDir dir;
+        EventLog::Options o;
+        o.directory = dir.path().toStdString();
+        o.maxQueuedEvents = 4;
+        o.gatherInterval = std::chrono::seconds(60); // nothing is written before the flush
+        EventLog log(o);
+        for (int i = 0; i < 10; ++i)
+            log.append(sample(EventType::Created, std::to_string(i)));
+        QCOMPARE(log.droppedEvents(), std::uint64_t(6));
+        log.flush();
+        const std::vector<std::string> written = lines(o.directory / o.fileName);
+        QCOMPARE(written.size(), std::size_t(5));
+        for (int i = 0; i < 4; ++i)
+            QVERIFY(written[std::size_t(i)].find("\"detail\":\"" + std::to_string(i) + "\"") !=
+                    std::string::npos);
+        QCOMPARE(written[4], std::string("{\"type\":\"log-overflow\",\"dropped\":6}"));
+        // Room again once written.
+        log.append(sample(EventType::Created, "later"));
+        log.flush();
+        QCOMPARE(lines(o.directory / o.fileName).size(), std::size_t(6));
+    }
+
     // A write that fails (here: the file may not grow, as on a full disk) is reported with the
     // system's reason, and the log writes again once it can.
     void logReportsWriteErrorsAndRecovers()
