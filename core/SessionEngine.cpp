@@ -598,7 +598,7 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
 }
 
 void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
-                                    TimeMs createdMs)
+                                    TimeMs createdMs, RecordShrink shrink)
 {
     if (const UserDirectory::Ref found = m_byUser.find(user); found != UserDirectory::npos) {
         const std::span<UserEntry> entries = m_byUser.entries(found);
@@ -606,8 +606,12 @@ void SessionEngine::directoryRemove(std::string_view user, std::string_view clie
         // only in the rest of their hashes, and each has its entry.
         if (const auto entry = std::find_if(entries.begin(), entries.end(),
                                             [&](const UserEntry &e) { return e.isOf(hash, createdMs); });
-            entry != entries.end())
+            entry != entries.end()) {
+            const bool last = entries.size() == 1;
             m_byUser.removeEntry(found, std::size_t(entry - entries.begin())); // the last erases the user
+            if (!last && shrink == RecordShrink::Now)
+                m_byUser.shrinkRecord(found);
+        }
     }
     m_byIp.remove(clientIp);
 }
@@ -1625,7 +1629,8 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
                 continue;
             }
             const IdHash hash = it->first;
-            directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash, it->second.createdMs);
+            directoryRemove(textOf(it->second.user), textOf(it->second.clientIp), hash, it->second.createdMs,
+                            RecordShrink::Later);
             m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_sub(1,
                                                                                    std::memory_order_relaxed);
             expired.push_back({hash, it->second.createdMs, it->second.area, std::move(it->second.user),
@@ -1635,6 +1640,15 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
         }
     }
     const std::size_t removed = expired.size();
+    if (removed > 0) {
+        // The records of users left with few sessions move to smaller ones here, under the
+        // directory lock alone, which no validation waits for (directoryRemove()).
+        std::lock_guard directoryLock(m_directoryMutex);
+        for (const Expired &x : expired) {
+            if (const UserDirectory::Ref user = m_byUser.find(textOf(x.user)); user != UserDirectory::npos)
+                m_byUser.shrinkRecord(user);
+        }
+    }
     // A shared store expires sessions itself, and another node may have touched one since this
     // node saw it: only this node's cached copy goes.
     if (m_shared)

@@ -129,11 +129,15 @@ void UserDirectory::removeEntry(Ref ref, std::size_t index)
     std::memmove(static_cast<void *>(entries + index), entries + index + 1,
                  (record->count - index - 1) * sizeof(UserEntry));
     --record->count;
-    if (record->count == 0) {
+    if (record->count == 0)
         erase(ref);
-    } else if (record->capacity > 4 && record->count * 4 < record->capacity) {
-        relocate(ref, record->count * 2); // a user who held many sessions and now holds few
-    }
+}
+
+void UserDirectory::shrinkRecord(Ref ref)
+{
+    const Record *record = m_rows[ref];
+    if (record->capacity > 4 && record->count * 4 < record->capacity)
+        relocate(ref, record->count * 2);
 }
 
 UserDirectory::Record *UserDirectory::relocate(Ref ref, std::uint32_t capacity)

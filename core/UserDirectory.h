@@ -69,8 +69,13 @@ public:
     std::span<UserEntry> entries(Ref ref) { return m_rows[ref]->span(); }
     std::span<const UserEntry> entries(Ref ref) const { return m_rows[ref]->span(); }
     void add(Ref ref, const UserEntry &entry);
-    // Removes the entry at `index` of entries(ref); the user is erased with the last one.
+    // Removes the entry at `index` of entries(ref); the user is erased with the last one. A record
+    // left with much more room than entries is not moved here (shrinkRecord() does that): a move
+    // allocates, and the engine removes entries under locks that validations wait for.
     void removeEntry(Ref ref, std::size_t index);
+    // Moves a record with over four entries of room and under a quarter of them used (a user who
+    // held many sessions and now holds few) to one half full.
+    void shrinkRecord(Ref ref);
     // Erases the user when it has no entries (a record just added and not used).
     void eraseIfEmpty(Ref ref);
     // Sizes the table for this many users at once.

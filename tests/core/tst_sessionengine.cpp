@@ -434,6 +434,31 @@ private Q_SLOTS:
         QCOMPARE(e->counters().expiryIndexRebuilds, 4u);
     }
 
+    void sweepShrinksTheRecordsOfUsersLeftWithFewSessions()
+    {
+        // The sweeper removes a user's index entries under the shard lock without moving the
+        // user's record (a move allocates), and moves sparse records once that lock is released.
+        Policy p;
+        p.area(Area::Storefront).idleTimeoutMinutes = 15;
+        p.area(Area::Storefront).maxSessionsPerUser = 0;
+        auto e = engine(p);
+        for (int i = 0; i < 40; ++i)
+            QCOMPARE(e->create(params("busy")).error, SessionError::None);
+        m_clock.advanceMinutes(10);
+        for (int i = 0; i < 2; ++i)
+            QCOMPARE(e->create(params("busy")).error, SessionError::None);
+        const std::uint64_t full = e->counters().indexBytes;
+        m_clock.advanceMinutes(6);
+        QCOMPARE(e->sweepExpired(), std::size_t(40));
+        QCOMPARE(e->sessionCount(), std::size_t(2));
+        // Room for 42 or more entries of 16 bytes before, for 4 after.
+        const std::uint64_t after = e->counters().indexBytes;
+        QVERIFY2(full >= after + (42 - 4) * 16, qPrintable(QStringLiteral("%1 -> %2").arg(full).arg(after)));
+        SessionQuery busy;
+        busy.user = "busy";
+        QCOMPARE(e->list(busy).total, std::size_t(2));
+    }
+
     void sweeperHonoursItsBudget()
     {
         auto e = engine();

@@ -101,6 +101,8 @@ private Q_SLOTS:
                     it->second.erase(it->second.begin() + std::ptrdiff_t(index));
                     if (it->second.empty())
                         reference.erase(it);
+                    else if (random() % 2 == 0)
+                        users.shrinkRecord(ref); // as the engine does after a sweep
                 } else {
                     const UserDirectory::Ref ref = users.ensure(name);
                     const void *identity = users.name(ref).get();
@@ -165,6 +167,12 @@ private Q_SLOTS:
             users.removeEntry(ref, 0);
         QCOMPARE(users.entries(ref).size(), std::size_t(3));
         QCOMPARE(users.entries(ref)[0].createdMs, TimeMs(997)); // in order, the oldest removed first
+        // A removal never moves the record (it allocates): the room stays until asked for.
+        QVERIFY(memory.bytes >= 1000 * sizeof(UserEntry));
+        const SharedText name = users.name(ref);
+        users.shrinkRecord(ref);
+        QCOMPARE(users.name(ref).get(), name.get()); // the name moves with the record
+        QCOMPARE(users.entries(ref)[2].createdMs, TimeMs(999));
         QVERIFY2(users.bytes() - users.rows() * 9 <= 16 + 8 * sizeof(UserEntry),
                  qPrintable(QString::number(users.bytes())));
     }
