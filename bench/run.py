@@ -338,6 +338,12 @@ def main():
             servers.remove(ex)
 
         if "engine" in only:
+            # The floor under every lookup in a table larger than the caches: one dependent miss.
+            lat = run_json([os.path.join(args.build, "bench", "bench_memlat")])
+            results["memory_latency"] = lat
+            rows.append(("machine", "one dependent cache miss (pointer chase, 256 MiB)",
+                         f"{lat['ns_per_miss_4k_pages']:.0f} ns (4 KiB pages)",
+                         f"{lat['ns_per_miss_huge_pages']:.0f} ns (huge pages)", "", "context"))
             # Rounds like the HTTP runs: the subject and the reference run seconds apart within a
             # round, so the per-round ratio is free of the host's drift; rates are the medians.
             engine_rounds = []
