@@ -46,6 +46,17 @@ IdHash randomHash(std::mt19937_64 &random)
     return IdHash(bytes);
 }
 
+// Inserts `count` random hashes with the numbers 0, 1, …; returns them in that order.
+std::vector<IdHash> fill(Table &table, int count, std::mt19937_64 &random, int *instances)
+{
+    std::vector<IdHash> hashes;
+    for (int i = 0; i < count; ++i) {
+        hashes.push_back(randomHash(random));
+        table.emplace(hashes.back(), Value(i, instances));
+    }
+    return hashes;
+}
+
 // A hash whose first 8 bytes (the table's key) are `key` and whose last byte is `tail`.
 IdHash hashWithKey(std::uint64_t key, std::uint8_t tail)
 {
@@ -212,11 +223,7 @@ private Q_SLOTS:
         int instances = 0;
         Table table(&memory);
         std::mt19937_64 random(11);
-        std::vector<IdHash> hashes;
-        for (int i = 0; i < 10000; ++i) {
-            hashes.push_back(randomHash(random));
-            table.emplace(hashes.back(), Value(i, &instances));
-        }
+        const std::vector<IdHash> hashes = fill(table, 10000, random, &instances);
         const std::size_t fullRows = table.rows();
         // Erasing never rehashes: the rows stay until shrinkIfSparse().
         for (int i = 0; i < 9000; ++i)
@@ -250,8 +257,7 @@ private Q_SLOTS:
         const std::size_t rows = table.rows();
         QVERIFY(rows * 7 >= 7000 * 8);
         std::mt19937_64 random(3);
-        for (int i = 0; i < 7000; ++i)
-            table.emplace(randomHash(random), Value(i, &instances));
+        fill(table, 7000, random, &instances);
         QCOMPARE(table.rows(), rows);
         QCOMPARE(table.size(), std::size_t(7000));
     }
@@ -262,11 +268,7 @@ private Q_SLOTS:
         int instances = 0;
         Table table(&memory);
         std::mt19937_64 random(5);
-        std::vector<IdHash> hashes;
-        for (int i = 0; i < 14; ++i) { // 14 of 16 rows: the 15th insert grows the table
-            hashes.push_back(randomHash(random));
-            table.emplace(hashes.back(), Value(i, &instances));
-        }
+        const std::vector<IdHash> hashes = fill(table, 14, random, &instances); // the 15th of 16 rows grows
         const std::size_t rows = table.rows();
         const std::size_t bytes = memory.bytes;
         for (std::ptrdiff_t failAt : {0, 1}) { // the new rows, then the entry
