@@ -128,10 +128,11 @@ template<typename Row> void IpCounts::remove(Table<Row> &table, const Row &key)
 
 template<typename Row> void IpCounts::shrinkIfSparse(Table<Row> &table)
 {
-    if (table.size == 0)
+    const std::size_t rows = rowsAfterShrink(table.size, table.rows.size());
+    if (rows == 0)
         table.rows = {};
-    else if (table.rows.size() > kMinRows && table.size * 4 < table.rows.size())
-        resize(table, std::max(kMinRows, table.size * 2));
+    else if (rows != table.rows.size())
+        resize(table, rows);
 }
 
 template<typename Row> void IpCounts::resize(Table<Row> &table, std::size_t rows)

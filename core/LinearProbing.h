@@ -1,12 +1,13 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
 
-// What the engine's open-addressing tables with linear probing share (IpCounts, UserDirectory):
-// the keyed mixing step, the scaling of a hash to a row, the wrap-around step and the test of
-// backward-shift deletion.
+// What the engine's open-addressing tables with linear probing share (IpCounts, UserDirectory,
+// SessionTable): the keyed mixing step, the scaling of a hash to a row, the wrap-around step, when
+// to shrink and the test of backward-shift deletion.
 namespace hourglass::probing {
 
 __extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
@@ -29,6 +30,16 @@ inline std::size_t homeRow(std::uint64_t hash, std::size_t rows)
 inline std::size_t nextRow(std::size_t row, std::size_t rows)
 {
     return row + 1 == rows ? 0 : row + 1;
+}
+
+// The rows a table of `size` entries in `rows` rows keeps when asked to shrink: none when it is
+// empty, twice its entries when it is under a quarter full, else the rows it has. Tables shrink
+// only where a rehash holds nobody up, never inside a removal.
+inline std::size_t rowsAfterShrink(std::size_t size, std::size_t rows)
+{
+    if (size == 0)
+        return 0;
+    return rows > kMinRows && size * 4 < rows ? std::max(kMinRows, size * 2) : rows;
 }
 
 // Backward-shift deletion: whether the row at `here`, whose home is `wanted`, may stay behind the

@@ -1604,7 +1604,7 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
     expired.reserve(std::min<std::size_t>(budget, 4096));
     {
         std::lock_guard directoryLock(m_directoryMutex);
-        std::lock_guard lock(shard.mutex);
+        std::unique_lock lock(shard.mutex);
         const auto cmp = [](const auto &a, const auto &b) {
             return heapGreater(a, b);
         };
@@ -1638,17 +1638,16 @@ std::size_t SessionEngine::sweepShard(Shard &shard, TimeMs time, std::size_t bud
             // Its heap entry was popped above, so unlike removeLocked() nothing stale is left behind.
             shard.sessions.erase(it);
         }
-    }
-    const std::size_t removed = expired.size();
-    if (removed > 0) {
-        // The records of users left with few sessions move to smaller ones here, under the
-        // directory lock alone, which no validation waits for (directoryRemove()).
-        std::lock_guard directoryLock(m_directoryMutex);
+        // The records of users left with few sessions move to smaller ones once the shard is
+        // unlocked, under the directory lock alone, which no validation waits for
+        // (directoryRemove()).
+        lock.unlock();
         for (const Expired &x : expired) {
             if (const UserDirectory::Ref user = m_byUser.find(textOf(x.user)); user != UserDirectory::npos)
                 m_byUser.shrinkRecord(user);
         }
     }
+    const std::size_t removed = expired.size();
     // A shared store expires sessions itself, and another node may have touched one since this
     // node saw it: only this node's cached copy goes.
     if (m_shared)

@@ -49,15 +49,7 @@ public:
 
     iterator find(const IdHash &hash) const
     {
-        const std::size_t rows = m_rows.size();
-        if (m_size == 0)
-            return nullptr;
-        const std::uint64_t key = hash.bucketHash();
-        for (std::size_t i = probing::homeRow(key, rows); m_rows[i].entry; i = probing::nextRow(i, rows)) {
-            if (m_rows[i].key == key && m_rows[i].entry->first == hash)
-                return m_rows[i].entry;
-        }
-        return nullptr;
+        return m_rows.empty() ? nullptr : m_rows[rowFor(hash.bucketHash(), hash)].entry;
     }
 
     // visit(entry) for each entry whose ID hash begins with the 8 bytes `key` (one, but for a
@@ -77,10 +69,15 @@ public:
     // Nothing changes when an allocation fails.
     std::pair<iterator, bool> emplace(const IdHash &hash, Value &&value)
     {
-        if (iterator found = find(hash))
-            return {found, false};
-        if ((m_size + 1) * 8 > m_rows.size() * 7)
+        // One probe finds the hash or the empty row it would go to; a second only after growing.
+        const std::uint64_t key = hash.bucketHash();
+        std::size_t i = m_rows.empty() ? 0 : rowFor(key, hash);
+        if (!m_rows.empty() && m_rows[i].entry)
+            return {m_rows[i].entry, false};
+        if ((m_size + 1) * 8 > m_rows.size() * 7) {
             resize(std::max(probing::kMinRows, m_rows.size() + m_rows.size() / 2));
+            i = rowFor(key, hash);
+        }
         void *memory = m_memory->allocate(sizeof(value_type), alignof(value_type));
         iterator entry;
         try {
@@ -89,11 +86,6 @@ public:
             m_memory->deallocate(memory, sizeof(value_type), alignof(value_type));
             throw;
         }
-        const std::size_t rows = m_rows.size();
-        const std::uint64_t key = hash.bucketHash();
-        std::size_t i = probing::homeRow(key, rows);
-        while (m_rows[i].entry)
-            i = probing::nextRow(i, rows);
         m_rows[i] = {key, entry};
         ++m_size;
         return {entry, true};
@@ -129,10 +121,11 @@ public:
     // Entries stay where they are.
     void shrinkIfSparse()
     {
-        if (m_size == 0)
+        const std::size_t rows = probing::rowsAfterShrink(m_size, m_rows.size());
+        if (rows == 0)
             Rows(m_memory).swap(m_rows);
-        else if (m_rows.size() > probing::kMinRows && m_size * 4 < m_rows.size())
-            resize(std::max(probing::kMinRows, m_size * 2));
+        else if (rows != m_rows.size())
+            resize(rows);
     }
 
     void clear()
@@ -153,6 +146,17 @@ private:
     };
     static_assert(sizeof(Row) == 16);
     using Rows = std::pmr::vector<Row>;
+
+    // The row holding `hash` (whose first 8 bytes are `key`), or the empty row where its probe
+    // ends. The table has rows.
+    std::size_t rowFor(std::uint64_t key, const IdHash &hash) const
+    {
+        const std::size_t rows = m_rows.size();
+        std::size_t i = probing::homeRow(key, rows);
+        while (m_rows[i].entry && !(m_rows[i].key == key && m_rows[i].entry->first == hash))
+            i = probing::nextRow(i, rows);
+        return i;
+    }
 
     void release(iterator entry)
     {

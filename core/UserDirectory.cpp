@@ -179,11 +179,12 @@ void UserDirectory::erase(Ref ref)
 
 void UserDirectory::shrinkIfSparse()
 {
-    if (m_size == 0) {
+    const std::size_t rows = rowsAfterShrink(m_size, m_rows.size());
+    if (rows == 0) {
         m_rows = {};
         m_tags = {};
-    } else if (m_rows.size() > kMinRows && m_size * 4 < m_rows.size()) {
-        resize(std::max(kMinRows, m_size * 2));
+    } else if (rows != m_rows.size()) {
+        resize(rows);
     }
 }
 
