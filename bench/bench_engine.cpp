@@ -27,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -87,24 +88,29 @@ struct LiveEngine
     {
         SessionEngine::Options options;
         engine = std::make_unique<SessionEngine>(options, benchPolicy());
-        std::vector<std::string> created;
-        created.reserve(g_sessions);
+        // The tokens go into one string as they are issued: a million separate strings, freed
+        // once the fixture is built, would leave a million scattered chunks in malloc's free
+        // lists for every allocation measured after (the Create benchmark ran 30 % slower on them).
+        constexpr std::size_t kLength = SessionToken::kEncodedLength;
+        std::string issued;
+        issued.reserve(g_sessions * kLength);
         for (std::size_t i = 0; i < g_sessions; ++i) {
             CreateResult r = engine->create(paramsFor(i));
             if (r.error != SessionError::None) {
                 std::fprintf(stderr, "create failed: %s\n", std::string(sessionErrorName(r.error)).c_str());
                 std::exit(1);
             }
-            created.push_back(std::move(r.token));
+            issued += r.token;
         }
-        std::shuffle(created.begin(), created.end(), std::mt19937_64(42));
-        text.reserve(created.size() * SessionToken::kEncodedLength);
-        for (const std::string &token : created)
-            text += token;
-        tokens.reserve(created.size());
-        for (std::size_t i = 0; i < created.size(); ++i)
-            tokens.push_back(std::string_view(text).substr(i * SessionToken::kEncodedLength,
-                                                           SessionToken::kEncodedLength));
+        std::vector<std::uint32_t> order(g_sessions);
+        std::iota(order.begin(), order.end(), 0u);
+        std::shuffle(order.begin(), order.end(), std::mt19937_64(42));
+        text.reserve(issued.size());
+        for (const std::uint32_t i : order)
+            text.append(issued, i * kLength, kLength);
+        tokens.reserve(order.size());
+        for (std::size_t i = 0; i < order.size(); ++i)
+            tokens.push_back(std::string_view(text).substr(i * kLength, kLength));
     }
     std::unique_ptr<SessionEngine> engine;
     std::string text;                     // every token, in validation order
@@ -174,28 +180,43 @@ private:
     std::int8_t m_value[256];
 };
 
-void HashAndFind(benchmark::State &state)
+// The reference's map, built once (the library calls a benchmark several times while it sizes
+// the run) and kept for the process: freed, its million nodes would scatter every allocation
+// measured after it.
+struct ReferenceMap
 {
-    LiveEngine &l = live();
     struct Row
     {
         std::int64_t lastActivityMs;
         std::uint32_t user;
     };
+
+    explicit ReferenceMap(const std::vector<std::string_view> &tokens)
+    {
+        map.reserve(tokens.size());
+        std::uint32_t n = 0;
+        std::array<std::uint8_t, IdHash::kSize> bytes;
+        // Inserted in an order of their own, as the engine's sessions are (in creation order):
+        // nodes allocated in the order they are then looked up would be read one after the other,
+        // which the processor's prefetcher sees coming.
+        std::vector<std::string_view> insertion = tokens;
+        std::shuffle(insertion.begin(), insertion.end(), std::mt19937_64(7));
+        for (const std::string_view t : insertion) {
+            hasher.hash(t, &bytes);
+            map.emplace(IdHash(bytes), Row{0, n++});
+        }
+    }
     MinimalHasher hasher;
     std::unordered_map<IdHash, Row, IdHashHasher> map;
-    map.reserve(l.tokens.size());
-    std::uint32_t n = 0;
+};
+
+void HashAndFind(benchmark::State &state)
+{
+    LiveEngine &l = live();
+    static ReferenceMap reference(l.tokens);
+    MinimalHasher &hasher = reference.hasher;
+    auto &map = reference.map;
     std::array<std::uint8_t, IdHash::kSize> bytes;
-    // Inserted in an order of their own, as the engine's sessions are (in creation order): nodes
-    // allocated in the order they are then looked up would be read one after the other, which
-    // the processor's prefetcher sees coming.
-    std::vector<std::string_view> insertion = l.tokens;
-    std::shuffle(insertion.begin(), insertion.end(), std::mt19937_64(7));
-    for (const std::string_view t : insertion) {
-        hasher.hash(t, &bytes);
-        map.emplace(IdHash(bytes), Row{0, n++});
-    }
     std::size_t i = 0;
     for (auto _ : state) {
         if (!hasher.hash(l.tokens[i], &bytes))
