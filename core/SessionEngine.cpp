@@ -73,7 +73,8 @@ std::string_view sessionErrorName(SessionError error)
 SessionEngine::SessionEngine(Options options, const Policy &policy)
     : m_options(options), m_shared(options.store && options.store->shared()),
       m_clock(options.clock ? options.clock : &SystemClock::instance()),
-      m_random(options.random ? options.random : &OpenSslRandom::instance()), m_policy(policy)
+      m_random(options.random ? options.random : &OpenSslRandom::instance()), m_policy(policy),
+      m_countIps(policy.maxSessionsPerIp > 0)
 {
     const std::size_t shardCount = std::max<std::size_t>(1, m_options.shards);
     m_shards.reserve(shardCount);
@@ -135,7 +136,8 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
     m_byUser.add(user, {record.hash, it->second.createdMs, it->second.area});
-    m_byIp.add(textOf(it->second.clientIp));
+    if (m_countIps)
+        m_byIp.add(textOf(it->second.clientIp));
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -559,14 +561,20 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
         return cross;
 
     std::lock_guard writeLock(m_policyWriteMutex);
-    Policy previous;
-    {
-        std::lock_guard lock(m_policyMutex);
-        previous = m_policy;
-        m_policy = policy;
-    }
+    const Policy previous = this->policy();
     if (previous == policy)
         return {};
+    // A cap is published only once every live session is counted; counting stops only once no
+    // cap is published (a create that read the old policy then finds no counts and no cap).
+    const bool countIps = policy.maxSessionsPerIp > 0;
+    if (countIps)
+        setIpCounting(true);
+    {
+        std::lock_guard lock(m_policyMutex);
+        m_policy = policy;
+    }
+    if (!countIps)
+        setIpCounting(false);
     m_generation.fetch_add(1, std::memory_order_relaxed);
     for (auto &shard : m_shards) {
         std::lock_guard lock(shard->mutex);
@@ -597,6 +605,23 @@ ConfigResult SessionEngine::setPolicy(const Policy &policy)
     return {};
 }
 
+void SessionEngine::setIpCounting(bool on)
+{
+    std::lock_guard directoryLock(m_directoryMutex);
+    if (m_countIps == on)
+        return;
+    m_byIp.clear();
+    if (on) {
+        m_byIp.reserve(sessionCount());
+        for (auto &shard : m_shards) {
+            std::lock_guard lock(shard->mutex);
+            for (const auto &[hash, slot] : shard->sessions.entries())
+                m_byIp.add(textOf(slot.clientIp));
+        }
+    }
+    m_countIps = on;
+}
+
 void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
                                     TimeMs createdMs, RecordShrink shrink)
 {
@@ -613,7 +638,8 @@ void SessionEngine::directoryRemove(std::string_view user, std::string_view clie
                 m_byUser.shrinkRecord(found);
         }
     }
-    m_byIp.remove(clientIp);
+    if (m_countIps)
+        m_byIp.remove(clientIp);
 }
 
 void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
@@ -707,7 +733,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
 
-        if (policy.maxSessionsPerIp > 0 &&
+        // m_countIps is on whenever a cap is published (setPolicy counts before publishing).
+        if (policy.maxSessionsPerIp > 0 && m_countIps &&
             m_byIp.count(params.clientIp) >= static_cast<std::size_t>(policy.maxSessionsPerIp)) {
             SessionEvent e = event(EventType::LimitHit, time);
             e.area = params.area;
@@ -778,7 +805,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             // The per-user and per-IP tables may grow (a rehash) here, before the shard lock:
             // validations of the shard do not wait for it.
             const UserDirectory::Ref user = m_byUser.ensure(params.user);
-            m_byIp.add(params.clientIp);
+            if (m_countIps)
+                m_byIp.add(params.clientIp);
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
             Slot slot;
@@ -794,7 +822,8 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             if (!inserted) { // a 2^-256 event, but never overwrite a live session
                 result.error = SessionError::RandomUnavailable;
                 m_byUser.eraseIfEmpty(user); // no user without sessions
-                m_byIp.remove(params.clientIp);
+                if (m_countIps)
+                    m_byIp.remove(params.clientIp);
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
@@ -1933,7 +1962,8 @@ private:
             for (Entry &e : batch) {
                 const UserDirectory::Ref user = m_engine.m_byUser.ensure(e.user);
                 m_engine.m_byUser.add(user, {e.hash, e.createdMs, e.area});
-                m_engine.m_byIp.add(e.clientIp);
+                if (m_engine.m_countIps) // set before the load; the directory lock is held for it
+                    m_engine.m_byIp.add(e.clientIp);
                 const std::size_t shard = m_engine.shardIndex(e.hash.bucketHash());
                 // Kept here and handed to the shards at the end: no shard lock on this thread
                 // for every row, where it would contend with the loading thread.
@@ -1982,7 +2012,8 @@ SessionStore::LoadResult SessionEngine::restoreFromStore()
             shard->heap.reserve(perShard);
         }
         m_byUser.reserve(hint);
-        m_byIp.reserve(hint);
+        if (m_countIps)
+            m_byIp.reserve(hint);
     }
     // The per-user and per-IP indexes are filled by a second thread, in batches, while this one
     // reads the store and fills the shards: at a million rows the three hash tables are most of the

@@ -456,6 +456,9 @@ private:
         Now,
         Later,
     };
+    // Starts (counting every live session) or stops keeping m_byIp. Locks the directory, then each
+    // shard in turn.
+    void setIpCounting(bool on);
     void directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
                          TimeMs createdMs, RecordShrink shrink = RecordShrink::Now);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
@@ -495,7 +498,12 @@ private:
     Policy m_policy;
 
     mutable std::mutex m_directoryMutex;
+    // Sessions per client address, kept only while a per-IP cap is set (m_countIps; the default
+    // policy sets one): with the cap off, every create and removal would pay a cache miss and the
+    // table ~10 bytes per session for nothing. Setting a cap counts every live session first
+    // (setIpCounting).
     IpCounts m_byIp;
+    bool m_countIps = false; // guarded by m_directoryMutex
 
     TableMemory m_tableMemory; // the shards' session entries and m_byUser's records: destroyed last
     UserDirectory m_byUser{&m_tableMemory};

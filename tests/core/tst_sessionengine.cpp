@@ -654,6 +654,99 @@ private Q_SLOTS:
         QCOMPARE(e->create(params("u9", Area::Storefront, false, "203.0.113.9")).error, SessionError::None);
     }
 
+    // With no cap the engine keeps no per-IP counts; setting one counts every live session first,
+    // so sessions created while it was off, and removed since, are counted exactly.
+    void perIpCapCountsSessionsCreatedWhileItWasOff()
+    {
+        auto e = engine();
+        int serial = 0;
+        const auto create = [&](const std::string &ip) {
+            return e->create(params("u" + std::to_string(++serial), Area::Storefront, false, ip));
+        };
+        std::vector<std::string> fromA;
+        for (int i = 0; i < 4; ++i)
+            fromA.push_back(create("203.0.113.9").token);
+        QCOMPARE(create("2001:db8::1").error, SessionError::None);
+        QCOMPARE(create("not-an-address").error, SessionError::None);
+        QCOMPARE(e->destroy(fromA.back()), SessionError::None); // removed while not counted
+        fromA.pop_back();
+
+        Policy p = e->policy();
+        p.maxSessionsPerIp = 3;
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(create("203.0.113.9").error, SessionError::IpLimitReached);
+        QCOMPARE(create("198.51.100.1").error, SessionError::None);
+        QCOMPARE(e->destroy(fromA.front()), SessionError::None);
+        QCOMPARE(create("203.0.113.9").error, SessionError::None);
+        QCOMPARE(create("203.0.113.9").error, SessionError::IpLimitReached);
+        p.maxSessionsPerIp = 2;
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(create("2001:db8:0::1").error, SessionError::None); // the same address, spelt otherwise
+        QCOMPARE(create("2001:db8::1").error, SessionError::IpLimitReached);
+        QCOMPARE(create("not-an-address").error, SessionError::None);
+        QCOMPARE(create("not-an-address").error, SessionError::IpLimitReached);
+
+        p.maxSessionsPerIp = 0; // off: no counting, no cap
+        QVERIFY(e->setPolicy(p).ok());
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(create("203.0.113.9").error, SessionError::None);
+        p.maxSessionsPerIp = 6; // 3 live from before, 3 created while off
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(create("203.0.113.9").error, SessionError::IpLimitReached);
+        p.maxSessionsPerIp = 7;
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(create("203.0.113.9").error, SessionError::None);
+        QCOMPARE(create("203.0.113.9").error, SessionError::IpLimitReached);
+    }
+
+    // Creates and removals racing with the cap being set and cleared leave exact counts.
+    void perIpCountsStayExactWhileTheCapIsToggled()
+    {
+        auto e = engine();
+        constexpr int kThreads = 2, kEach = 400;
+        std::atomic<bool> done{false};
+        std::thread toggler([&] {
+            Policy p = e->policy();
+            for (int i = 0; !done.load(); ++i) {
+                p.maxSessionsPerIp = i % 2 == 0 ? 100000 : 0;
+                QVERIFY(e->setPolicy(p).ok());
+            }
+        });
+        std::vector<std::thread> threads;
+        std::atomic<int> failures{0};
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                std::vector<std::string> mine;
+                for (int i = 0; i < kEach; ++i) {
+                    const CreateResult r = e->create(params("t" + std::to_string(t) + "u" + std::to_string(i),
+                                                            Area::Storefront, false, "192.0.2.7"));
+                    failures += r.error != SessionError::None;
+                    mine.push_back(r.token);
+                    if (i % 4 == 3) // every fourth session ends again
+                        failures += e->destroy(mine[std::size_t(i - 1)]) != SessionError::None;
+                }
+            });
+        }
+        for (auto &t : threads)
+            t.join();
+        done = true;
+        toggler.join();
+        QCOMPARE(failures.load(), 0);
+        const int live = kThreads * (kEach - kEach / 4);
+        Policy p = e->policy();
+        p.maxSessionsPerIp = live;
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(e->create(params("x", Area::Storefront, false, "192.0.2.7")).error,
+                 SessionError::IpLimitReached);
+        p.maxSessionsPerIp = 0;
+        QVERIFY(e->setPolicy(p).ok());
+        p.maxSessionsPerIp = live + 1; // counted again from the live sessions
+        QVERIFY(e->setPolicy(p).ok());
+        QCOMPARE(e->create(params("x", Area::Storefront, false, "192.0.2.7")).error, SessionError::None);
+        QCOMPARE(e->create(params("y", Area::Storefront, false, "192.0.2.7")).error,
+                 SessionError::IpLimitReached);
+    }
+
     void listFiltersAndPages()
     {
         auto e = engine();
