@@ -403,10 +403,20 @@ void SessionEngine::NewestSessions::note(const CreationKey &key, std::size_t cap
         keys.push_back(key);
         std::push_heap(keys.begin(), keys.end(), newerFirst);
     } else if (!keys.empty() && newerFirst(key, keys.front())) {
-        std::pop_heap(keys.begin(), keys.end(), newerFirst);
-        keepNewer(floor, keys.back());
-        keys.back() = key;
-        std::push_heap(keys.begin(), keys.end(), newerFirst);
+        // The oldest kept (the heap's top) gives way: the new key sifts down from the top, one
+        // walk where pop_heap and push_heap took two (every create of a live service comes here).
+        keepNewer(floor, keys.front());
+        const std::size_t n = keys.size();
+        std::size_t i = 0;
+        for (std::size_t child = 1; child < n; child = 2 * i + 1) {
+            if (child + 1 < n && newerFirst(keys[child], keys[child + 1]))
+                ++child; // the older of the two
+            if (!newerFirst(key, keys[child]))
+                break;
+            keys[i] = keys[child];
+            i = child;
+        }
+        keys[i] = key;
     } else {
         keepNewer(floor, key);
     }

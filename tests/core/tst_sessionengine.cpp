@@ -6,6 +6,7 @@
 #include <QTest>
 
 #include <map>
+#include <random>
 #include <thread>
 
 using namespace hourglass;
@@ -790,6 +791,39 @@ private Q_SLOTS:
     // sessions (clock set back, equal creation times, rotation, the newest all ended), every page
     // must equal the exact order, and a scan of every session happens only when the newest known
     // no longer reach the page.
+    // Each shard keeps its newest sessions whatever order their creation times come in (a clock
+    // set back, ties): the first page is then answered from them alone, and exactly.
+    void newestSessionsAreKeptThroughCreationTimesInAnyOrder()
+    {
+        SessionEngine::Options o;
+        o.clock = &m_clock;
+        o.random = &m_random;
+        o.shards = 1;
+        o.newestPerShard = 8;
+        SessionEngine e(o);
+        const TimeMs start = m_clock.nowMs();
+        std::mt19937 order(11);
+        std::vector<std::pair<TimeMs, IdHash>> created;
+        for (int i = 0; i < 400; ++i) {
+            m_clock.set(start + TimeMs(order() % 200) * kSecond); // about two sessions per instant
+            const CreateResult r = e.create(params("n" + std::to_string(i), Area::Storefront, false,
+                                                   "198.51.100." + std::to_string(i % 200)));
+            QCOMPARE(r.error, SessionError::None);
+            created.push_back({r.info.createdMs, r.info.hash});
+        }
+        std::sort(created.begin(), created.end(), [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first > b.first : a.second.bytes() < b.second.bytes();
+        });
+        SessionQuery q;
+        q.limit = 8;
+        const std::uint64_t before = e.counters().listScans;
+        const SessionPage page = e.list(q);
+        QCOMPARE(e.counters().listScans, before); // no visit of every session
+        QCOMPARE(page.rows.size(), std::size_t(8));
+        for (std::size_t i = 0; i < page.rows.size(); ++i)
+            QCOMPARE(page.rows[i].hash, created[i].second);
+    }
+
     void listNewestFirstStaysExactThroughEveryChange()
     {
         SessionEngine::Options o;
@@ -867,6 +901,9 @@ private Q_SLOTS:
         m_clock.set(now + kSecond);
         for (int i = 0; i < 5; ++i)
             create();
+        before = scans();
+        QCOMPARE(e.list(firstPage).rows.front().hash, live[newestTokens(1).front()].second);
+        QCOMPARE(scans(), before); // each shard kept exactly its newest, through the ties
         QVERIFY(pagesAreExact());
         // Rotation keeps the place in the list under a new hash.
         for (const std::string &token : newestTokens(3)) {
