@@ -31,6 +31,22 @@ class TestSessionEngine final : public QObject
 
     ManualClock m_clock;
     test::SwitchableRandom m_random;
+
+    // An engine listing from `newestPerShard` newest sessions per shard, on the test's clock.
+    SessionEngine::Options newestOptions(std::size_t shards, std::size_t newestPerShard)
+    {
+        SessionEngine::Options o;
+        o.clock = &m_clock;
+        o.random = &m_random;
+        o.shards = shards;
+        o.newestPerShard = newestPerShard;
+        return o;
+    }
+    // The list's order: newest first, equal creation times by hash.
+    static bool newestFirst(const std::pair<TimeMs, IdHash> &a, const std::pair<TimeMs, IdHash> &b)
+    {
+        return a.first != b.first ? a.first > b.first : a.second.bytes() < b.second.bytes();
+    }
     EventHub m_events;
 
     std::unique_ptr<SessionEngine> engine(const Policy &policy = Policy())
@@ -787,20 +803,11 @@ private Q_SLOTS:
         QVERIFY(e->list(q).rows.empty());
     }
 
-    // The unfiltered list pages from each shard's few newest sessions; whatever happens to the
-    // sessions (clock set back, equal creation times, rotation, the newest all ended), every page
-    // must equal the exact order, and a scan of every session happens only when the newest known
-    // no longer reach the page.
     // Each shard keeps its newest sessions whatever order their creation times come in (a clock
     // set back, ties): the first page is then answered from them alone, and exactly.
     void newestSessionsAreKeptThroughCreationTimesInAnyOrder()
     {
-        SessionEngine::Options o;
-        o.clock = &m_clock;
-        o.random = &m_random;
-        o.shards = 1;
-        o.newestPerShard = 8;
-        SessionEngine e(o);
+        SessionEngine e(newestOptions(1, 8));
         const TimeMs start = m_clock.nowMs();
         std::mt19937 order(11);
         std::vector<std::pair<TimeMs, IdHash>> created;
@@ -811,9 +818,7 @@ private Q_SLOTS:
             QCOMPARE(r.error, SessionError::None);
             created.push_back({r.info.createdMs, r.info.hash});
         }
-        std::sort(created.begin(), created.end(), [](const auto &a, const auto &b) {
-            return a.first != b.first ? a.first > b.first : a.second.bytes() < b.second.bytes();
-        });
+        std::sort(created.begin(), created.end(), newestFirst);
         SessionQuery q;
         q.limit = 8;
         const std::uint64_t before = e.counters().listScans;
@@ -824,14 +829,13 @@ private Q_SLOTS:
             QCOMPARE(page.rows[i].hash, created[i].second);
     }
 
+    // The unfiltered list pages from each shard's few newest sessions; whatever happens to the
+    // sessions (clock set back, equal creation times, rotation, the newest all ended), every page
+    // must equal the exact order, and a scan of every session happens only when the newest known
+    // no longer reach the page.
     void listNewestFirstStaysExactThroughEveryChange()
     {
-        SessionEngine::Options o;
-        o.clock = &m_clock;
-        o.random = &m_random;
-        o.shards = 2;
-        o.newestPerShard = 3;
-        SessionEngine e(o);
+        SessionEngine e(newestOptions(2, 3));
         std::map<std::string, std::pair<TimeMs, IdHash>> live; // token -> (created, hash)
         int serial = 0;
         const auto create = [&] {
@@ -846,11 +850,8 @@ private Q_SLOTS:
             std::vector<std::pair<std::pair<TimeMs, IdHash>, std::string>> order;
             for (const auto &[token, key] : live)
                 order.push_back({key, token});
-            std::sort(order.begin(), order.end(), [](const auto &a, const auto &b) {
-                if (a.first.first != b.first.first)
-                    return a.first.first > b.first.first;
-                return a.first.second.bytes() < b.first.second.bytes();
-            });
+            std::sort(order.begin(), order.end(),
+                      [](const auto &a, const auto &b) { return newestFirst(a.first, b.first); });
             std::vector<std::string> tokens;
             for (std::size_t i = 0; i < std::min(n, order.size()); ++i)
                 tokens.push_back(order[i].second);
