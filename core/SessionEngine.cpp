@@ -136,8 +136,7 @@ void SessionEngine::cacheUpsert(SessionRecord &&record)
              {expiresAt(it->second, shard.rules[static_cast<std::size_t>(it->second.area)]), record.hash});
     shard.newest.note({it->second.createdMs, record.hash}, m_options.newestPerShard);
     m_byUser.add(user, {record.hash, it->second.createdMs, it->second.area});
-    if (m_countIps)
-        m_byIp.add(textOf(it->second.clientIp));
+    countIp(textOf(it->second.clientIp));
     m_counters.active[static_cast<std::size_t>(it->second.area)].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -632,6 +631,18 @@ void SessionEngine::setIpCounting(bool on)
     m_countIps = on;
 }
 
+void SessionEngine::countIp(std::string_view clientIp)
+{
+    if (m_countIps)
+        m_byIp.add(clientIp);
+}
+
+void SessionEngine::uncountIp(std::string_view clientIp)
+{
+    if (m_countIps)
+        m_byIp.remove(clientIp);
+}
+
 void SessionEngine::directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
                                     TimeMs createdMs, RecordShrink shrink)
 {
@@ -648,8 +659,7 @@ void SessionEngine::directoryRemove(std::string_view user, std::string_view clie
                 m_byUser.shrinkRecord(found);
         }
     }
-    if (m_countIps)
-        m_byIp.remove(clientIp);
+    uncountIp(clientIp);
 }
 
 void SessionEngine::removeLocked(Shard &shard, SessionMap::iterator it, std::vector<StoreMutation> &mutations,
@@ -743,8 +753,9 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
         std::lock_guard directoryLock(m_directoryMutex);
         const TimeMs time = now();
 
-        // m_countIps is on whenever a cap is published (setPolicy counts before publishing).
-        if (policy.maxSessionsPerIp > 0 && m_countIps &&
+        // Whenever a cap is published every session is counted (setPolicy counts first); a newer
+        // policy without one may have emptied the counts since, and then nothing is refused.
+        if (policy.maxSessionsPerIp > 0 &&
             m_byIp.count(params.clientIp) >= static_cast<std::size_t>(policy.maxSessionsPerIp)) {
             SessionEvent e = event(EventType::LimitHit, time);
             e.area = params.area;
@@ -815,8 +826,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             // The per-user and per-IP tables may grow (a rehash) here, before the shard lock:
             // validations of the shard do not wait for it.
             const UserDirectory::Ref user = m_byUser.ensure(params.user);
-            if (m_countIps)
-                m_byIp.add(params.clientIp);
+            countIp(params.clientIp);
             Shard &shard = shardFor(hash);
             std::lock_guard lock(shard.mutex);
             Slot slot;
@@ -832,8 +842,7 @@ SessionEngine::PendingCreate SessionEngine::beginCreate(const CreateParams &para
             if (!inserted) { // a 2^-256 event, but never overwrite a live session
                 result.error = SessionError::RandomUnavailable;
                 m_byUser.eraseIfEmpty(user); // no user without sessions
-                if (m_countIps)
-                    m_byIp.remove(params.clientIp);
+                uncountIp(params.clientIp);
             } else {
                 heapPush(shard,
                          {expiresAt(it->second, shard.rules[static_cast<std::size_t>(params.area)]), hash});
@@ -1972,8 +1981,7 @@ private:
             for (Entry &e : batch) {
                 const UserDirectory::Ref user = m_engine.m_byUser.ensure(e.user);
                 m_engine.m_byUser.add(user, {e.hash, e.createdMs, e.area});
-                if (m_engine.m_countIps) // set before the load; the directory lock is held for it
-                    m_engine.m_byIp.add(e.clientIp);
+                m_engine.countIp(e.clientIp); // the restoring thread holds the directory lock for it
                 const std::size_t shard = m_engine.shardIndex(e.hash.bucketHash());
                 // Kept here and handed to the shards at the end: no shard lock on this thread
                 // for every row, where it would contend with the loading thread.

@@ -459,6 +459,9 @@ private:
     // Starts (counting every live session) or stops keeping m_byIp. Locks the directory, then each
     // shard in turn.
     void setIpCounting(bool on);
+    // m_byIp.add / remove while counting; nothing otherwise. Under the directory lock.
+    void countIp(std::string_view clientIp);
+    void uncountIp(std::string_view clientIp);
     void directoryRemove(std::string_view user, std::string_view clientIp, const IdHash &hash,
                          TimeMs createdMs, RecordShrink shrink = RecordShrink::Now);
     SessionStore::Ticket submit(std::vector<StoreMutation> mutations);
