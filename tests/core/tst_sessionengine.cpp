@@ -31,6 +31,7 @@ class TestSessionEngine final : public QObject
 
     ManualClock m_clock;
     test::SwitchableRandom m_random;
+    EventHub m_events;
 
     // An engine listing from `newestPerShard` newest sessions per shard, on the test's clock.
     SessionEngine::Options newestOptions(std::size_t shards, std::size_t newestPerShard)
@@ -47,7 +48,6 @@ class TestSessionEngine final : public QObject
     {
         return a.first != b.first ? a.first > b.first : a.second.bytes() < b.second.bytes();
     }
-    EventHub m_events;
 
     std::unique_ptr<SessionEngine> engine(const Policy &policy = Policy())
     {
@@ -675,7 +675,9 @@ private Q_SLOTS:
     // so sessions created while it was off, and removed since, are counted exactly.
     void perIpCapCountsSessionsCreatedWhileItWasOff()
     {
-        auto e = engine();
+        Policy off; // the default has a cap
+        off.maxSessionsPerIp = 0;
+        auto e = engine(off);
         int serial = 0;
         const auto create = [&](const std::string &ip) {
             return e->create(params("u" + std::to_string(++serial), Area::Storefront, false, ip));
