@@ -398,27 +398,16 @@ void SessionEngine::NewestSessions::keepNewer(std::optional<CreationKey> &slot, 
 
 void SessionEngine::NewestSessions::note(const CreationKey &key, std::size_t capacity)
 {
-    if (keys.size() < capacity) {
-        keys.push_back(key);
-        std::push_heap(keys.begin(), keys.end(), newerFirst);
-    } else if (!keys.empty() && newerFirst(key, keys.front())) {
-        // The oldest kept (the heap's top) gives way: the new key sifts down from the top, one
-        // walk where pop_heap and push_heap took two (every create of a live service comes here).
-        keepNewer(floor, keys.front());
-        const std::size_t n = keys.size();
-        std::size_t i = 0;
-        for (std::size_t child = 1; child < n; child = 2 * i + 1) {
-            if (child + 1 < n && newerFirst(keys[child], keys[child + 1]))
-                ++child; // the older of the two
-            if (!newerFirst(key, keys[child]))
-                break;
-            keys[i] = keys[child];
-            i = child;
-        }
-        keys[i] = key;
-    } else {
-        keepNewer(floor, key);
-    }
+    if (floor && !newerFirst(key, *floor))
+        return; // no newer than one already forgotten: a page that reaches it scans anyway
+    keys.push_back(key);
+    if (keys.size() < 2 * capacity)
+        return;
+    // Keeps the newest `capacity`; the newest of the others becomes the floor.
+    const auto kept = keys.begin() + static_cast<std::ptrdiff_t>(capacity);
+    std::nth_element(keys.begin(), kept, keys.end(), newerFirst);
+    keepNewer(floor, *kept);
+    keys.erase(kept, keys.end());
 }
 
 void SessionEngine::NewestSessions::merge(const NewestSessions &other, std::size_t capacity)
@@ -434,7 +423,6 @@ void SessionEngine::NewestSessions::renew(std::span<CreationKey> all, std::size_
     const std::size_t keep = std::min(all.size(), capacity);
     std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), newerFirst);
     keys.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep));
-    std::make_heap(keys.begin(), keys.end(), newerFirst);
     floor.reset();
     if (keep < all.size()) // after nth_element, the newest of the rest
         floor = all[keep];
@@ -448,7 +436,7 @@ std::optional<SessionPage> SessionEngine::pageFromNewest(std::size_t offset, std
     // Every session newer than the newest floor is among the shards' newest, so those keys in
     // order are the start of the whole list.
     std::vector<CreationKey> keys;
-    keys.reserve(m_options.newestPerShard * m_shards.size());
+    keys.reserve(2 * m_options.newestPerShard * m_shards.size());
     std::optional<CreationKey> threshold;
     std::size_t total = 0;
     for (const auto &shard : m_shards) {

@@ -362,8 +362,12 @@ private:
     }
 
     // A shard's newest sessions, so that the first pages of the unfiltered list need not visit
-    // every session: a heap with the oldest on top, where ended sessions stay until pushed out.
-    // Every session of the shard that is not in `keys` is no newer than `floor`.
+    // every session: at least the `capacity` newest noted (all of them while fewer were), in no
+    // order, where ended sessions stay until pushed out. A note appends; when the keys reach twice
+    // the capacity, one selection keeps the newest half, so a create costs an append and a share of
+    // that linear pass (a heap paid a walk from its top to a leaf on every create, since the new
+    // session is the newest). Every session of the shard that is not in `keys` is no newer than
+    // `floor`.
     struct NewestSessions
     {
         std::vector<CreationKey> keys;

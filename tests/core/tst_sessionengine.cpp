@@ -835,6 +835,33 @@ private Q_SLOTS:
             QCOMPARE(page.rows[i].hash, created[i].second);
     }
 
+    // A shard forgets its older sessions in one selection; the newest forgotten bounds what a page
+    // may take from the kept ones. A session then created with the clock set back, older than
+    // the forgotten, must not be listed before them once the newest kept has ended.
+    void newestSessionsForgottenStillBoundThePage()
+    {
+        SessionEngine e(newestOptions(1, 4));
+        const TimeMs start = m_clock.nowMs();
+        std::vector<IdHash> byTime;    // oldest first
+        for (int i = 1; i <= 8; ++i) { // the eighth fills twice the capacity: four are forgotten
+            m_clock.set(start + TimeMs(10 * i) * kSecond);
+            const CreateResult r = e.create(
+                params("f" + std::to_string(i), Area::Storefront, false, "203.0.113." + std::to_string(i)));
+            QCOMPARE(r.error, SessionError::None);
+            byTime.push_back(r.info.hash);
+        }
+        QCOMPARE(e.revoke(byTime.back()), SessionError::None); // the newest (80 s) ends
+        byTime.pop_back();
+        m_clock.set(start + 39 * kSecond); // just before the newest forgotten (40 s)
+        QCOMPARE(e.create(params("late", Area::Storefront, false, "203.0.113.99")).error, SessionError::None);
+        SessionQuery q;
+        q.limit = 4;
+        const SessionPage page = e.list(q);
+        QCOMPARE(page.rows.size(), std::size_t(4));
+        for (std::size_t i = 0; i < page.rows.size(); ++i)
+            QCOMPARE(page.rows[i].hash, byTime[byTime.size() - 1 - i]); // 70, 60, 50, 40 s
+    }
+
     // The unfiltered list pages from each shard's few newest sessions; whatever happens to the
     // sessions (clock set back, equal creation times, rotation, the newest all ended), every page
     // must equal the exact order, and a scan of every session happens only when the newest known
