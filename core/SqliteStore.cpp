@@ -68,21 +68,32 @@ public:
 
     bool ok() const { return m_rc == SQLITE_OK && m_stmt; }
     sqlite3_stmt *get() const { return m_stmt; }
+    // Text and blobs are bound without a copy: what is bound must outlive the step, and reset()
+    // drops every binding, so that no statement keeps a pointer past it. Temporaries are refused.
     void bindBlob(int i, const void *data, std::size_t size)
     {
-        sqlite3_bind_blob(m_stmt, i, data, static_cast<int>(size), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(m_stmt, i, data, static_cast<int>(size), SQLITE_STATIC);
     }
     void bindHash(int i, const IdHash &hash) { bindBlob(i, hash.bytes().data(), IdHash::kSize); }
+    void bindHash(int i, IdHash &&hash) = delete;
     void bindText(int i, const std::string &text)
     {
-        sqlite3_bind_text(m_stmt, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(m_stmt, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
     }
+    void bindText(int i, std::string &&text) = delete;
     void bindInt(int i, std::int64_t v) { sqlite3_bind_int64(m_stmt, i, v); }
     int step() { return sqlite3_step(m_stmt); }
     void reset()
     {
         sqlite3_reset(m_stmt);
         sqlite3_clear_bindings(m_stmt);
+    }
+    // Steps a statement without parameters or rows (BEGIN, COMMIT) and resets it.
+    bool run()
+    {
+        const int rc = sqlite3_step(m_stmt);
+        sqlite3_reset(m_stmt);
+        return rc == SQLITE_DONE;
     }
     std::string text(int col) const
     {
@@ -128,12 +139,14 @@ struct SqliteStore::Statements
                       "tabs) VALUES(?,?,?,?,?)"),
           removeAuth(db, "DELETE FROM auth_roots WHERE id_hash = ?"),
           touch(db, "UPDATE sessions SET last_activity_ms = max(last_activity_ms, ?) "
-                    "WHERE created_ms = ? AND id_hash = ?")
+                    "WHERE created_ms = ? AND id_hash = ?"),
+          // Prepared once too: through sqlite3_exec every group commit parsed both again.
+          begin(db, "BEGIN IMMEDIATE"), commit(db, "COMMIT")
     {}
     bool ok() const
     {
         return putSession.ok() && removeSession.ok() && setData.ok() && putAuth.ok() && removeAuth.ok() &&
-               touch.ok();
+               touch.ok() && begin.ok() && commit.ok();
     }
 
     Statement putSession;
@@ -142,6 +155,8 @@ struct SqliteStore::Statements
     Statement putAuth;
     Statement removeAuth;
     Statement touch;
+    Statement begin;
+    Statement commit;
 };
 
 SqliteStore::SqliteStore(Options options, sqlite3 *db) : m_options(std::move(options)), m_db(db)
@@ -478,7 +493,7 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
     Statements &st = *m_statements;
     if (!st.ok())
         return failed();
-    if (!exec("BEGIN IMMEDIATE"))
+    if (!st.begin.run())
         return failed();
     bool ok = true;
     Statement &putSession = st.putSession;
@@ -528,7 +543,8 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
                 putAuth.bindText(2, auth->record.clientIp);
                 putAuth.bindInt(3, auth->record.createdMs);
                 putAuth.bindInt(4, auth->record.lastActivityMs);
-                putAuth.bindText(5, encodeAuthTabs(auth->record.tabs));
+                const std::string tabs = encodeAuthTabs(auth->record.tabs);
+                putAuth.bindText(5, tabs);
                 run(putAuth);
             } else if (const auto *removeRoot = std::get_if<StoreMutation::RemoveAuthRoot>(&m.change)) {
                 removeAuth.bindHash(1, removeRoot->hash);
@@ -544,7 +560,7 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
         touch.bindHash(3, hash);
         run(touch);
     }
-    if (ok && exec("COMMIT"))
+    if (ok && st.commit.run())
         return true;
     if (ok)
         failed(); // the COMMIT itself
