@@ -404,10 +404,9 @@ void SessionEngine::NewestSessions::note(const CreationKey &key, std::size_t cap
     if (keys.size() < 2 * capacity)
         return;
     // Keeps the newest `capacity`; the newest of the others becomes the floor.
-    const auto kept = keys.begin() + static_cast<std::ptrdiff_t>(capacity);
-    std::nth_element(keys.begin(), kept, keys.end(), newerFirst);
-    keepNewer(floor, *kept);
-    keys.erase(kept, keys.end());
+    if (const auto forgotten = selectNewest(keys, capacity))
+        keepNewer(floor, *forgotten);
+    keys.resize(capacity);
 }
 
 void SessionEngine::NewestSessions::merge(const NewestSessions &other, std::size_t capacity)
@@ -421,11 +420,18 @@ void SessionEngine::NewestSessions::merge(const NewestSessions &other, std::size
 void SessionEngine::NewestSessions::renew(std::span<CreationKey> all, std::size_t capacity)
 {
     const std::size_t keep = std::min(all.size(), capacity);
-    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), newerFirst);
+    floor = selectNewest(all, keep);
     keys.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep));
-    floor.reset();
+}
+
+std::optional<SessionEngine::CreationKey>
+SessionEngine::NewestSessions::selectNewest(std::span<CreationKey> all, std::size_t keep)
+{
+    const auto nth = all.begin() + static_cast<std::ptrdiff_t>(keep);
+    std::nth_element(all.begin(), nth, all.end(), newerFirst);
     if (keep < all.size()) // after nth_element, the newest of the rest
-        floor = all[keep];
+        return *nth;
+    return std::nullopt;
 }
 
 std::optional<SessionPage> SessionEngine::pageFromNewest(std::size_t offset, std::size_t limit) const

@@ -375,6 +375,9 @@ private:
 
         // Keeps in `slot` the newer of it and `key`.
         static void keepNewer(std::optional<CreationKey> &slot, const CreationKey &key);
+        // Moves the newest `keep` of `all` to its front, in no order; returns the newest of the
+        // others, if there are others.
+        static std::optional<CreationKey> selectNewest(std::span<CreationKey> all, std::size_t keep);
         void note(const CreationKey &key, std::size_t capacity);
         void merge(const NewestSessions &other, std::size_t capacity);
         // Starts again from `all`, every session of the shard (reordered).

@@ -88,11 +88,12 @@ public:
         sqlite3_reset(m_stmt);
         sqlite3_clear_bindings(m_stmt);
     }
-    // Steps a statement without parameters or rows (BEGIN, COMMIT) and resets it.
+    // Steps a statement that returns no rows and resets it; false on an error, whose message the
+    // connection keeps (sqlite3_errmsg) after the reset.
     bool run()
     {
-        const int rc = sqlite3_step(m_stmt);
-        sqlite3_reset(m_stmt);
+        const int rc = step();
+        reset();
         return rc == SQLITE_DONE;
     }
     std::string text(int col) const
@@ -504,12 +505,11 @@ bool SqliteStore::writeBatch(std::vector<std::vector<StoreMutation>> &batch,
     Statement &touch = st.touch;
 
     const auto run = [&](Statement &s) {
-        const int rc = s.step();
-        if (rc != SQLITE_DONE && ok)
-            failed();
-        s.reset();
-        if (rc != SQLITE_DONE)
+        if (!s.run()) {
+            if (ok)
+                failed();
             ok = false;
+        }
     };
     for (const auto &mutations : batch) {
         for (const StoreMutation &m : mutations) {
