@@ -4,8 +4,12 @@
 
 #include <QTest>
 
+#include <array>
 #include <cstring>
 #include <mutex>
+#include <openssl/evp.h>
+#include <random>
+#include <string>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -131,6 +135,27 @@ private Q_SLOTS:
             valid);
     }
 
+    void everyByteAtEveryPositionIsChecked()
+    {
+        // Each of the 256 byte values in each of the 43 places of an issued token: accepted
+        // exactly when it is a base64url digit (in the last place, one of the 16 with the two
+        // unused bits clear). The check reads 16 characters at a time, in overlapping blocks.
+        const std::string good = SessionToken::generate(OpenSslRandom::instance())->text();
+        const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for (std::size_t place = 0; place < good.size(); ++place) {
+            for (int value = 0; value < 256; ++value) {
+                std::string text = good;
+                text[place] = static_cast<char>(value);
+                const std::size_t digit = alphabet.find(static_cast<char>(value));
+                const bool expected =
+                    digit != std::string::npos && (place + 1 < good.size() || (digit & 3) == 0);
+                QVERIFY2(SessionToken::isWellFormed(text) == expected,
+                         qPrintable(QStringLiteral("byte %1 at %2").arg(value).arg(place)));
+                QCOMPARE(SessionToken::hashOf(text).has_value(), expected);
+            }
+        }
+    }
+
     void hashIsSha256OfTheToken()
     {
         // FIPS 180-2 test vector.
@@ -138,6 +163,22 @@ private Q_SLOTS:
                  QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
         const auto token = SessionToken::generate(OpenSslRandom::instance());
         QCOMPARE(token->hash(), sha256(token->text()));
+    }
+
+    void hashMatchesOpenSslEvp()
+    {
+        // sha256() takes OpenSSL's low-level functions (faster than EVP in OpenSSL 3.0): it must
+        // agree with EVP's SHA-256 on every length around the block boundaries, and beyond.
+        std::mt19937_64 random(99);
+        std::string data;
+        for (std::size_t length = 0; length <= 300; ++length) {
+            std::array<std::uint8_t, IdHash::kSize> expected{};
+            unsigned int size = 0;
+            QVERIFY(EVP_Digest(data.data(), data.size(), expected.data(), &size, EVP_sha256(), nullptr) == 1);
+            QCOMPARE(size, unsigned(IdHash::kSize));
+            QVERIFY2(sha256(data) == IdHash(expected), qPrintable(QString::number(length)));
+            data.push_back(static_cast<char>(random()));
+        }
     }
 
     void hexRoundTrip()
