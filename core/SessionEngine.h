@@ -384,7 +384,12 @@ private:
         void renew(std::span<CreationKey> all, std::size_t capacity);
     };
 
-    using SessionMap = SessionTable<Slot>;
+    // What validate() reads after finding a slot, beside the slot itself: the user's name.
+    struct SlotHint
+    {
+        const void *operator()(const Slot &slot) const { return slot.user.get(); }
+    };
+    using SessionMap = SessionTable<Slot, SlotHint>;
 
     struct Shard
     {

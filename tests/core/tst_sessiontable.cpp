@@ -22,19 +22,29 @@ namespace {
 struct Value
 {
     Value(int n, int *live) : number(n), instances(live) { ++*instances; }
-    Value(Value &&other) noexcept : number(other.number), instances(other.instances) { ++*instances; }
+    Value(Value &&other) noexcept : number(other.number), instances(other.instances), hint(other.hint)
+    {
+        ++*instances;
+    }
     Value &operator=(Value &&other) noexcept
     {
         number = other.number;
+        hint = other.hint;
         return *this;
     }
     ~Value() { --*instances; }
 
     int number;
     int *instances;
+    const void *hint = nullptr; // what the table's rows keep beside the entry
 };
 
-using Table = SessionTable<Value>;
+struct ValueHint
+{
+    const void *operator()(const Value &value) const { return value.hint; }
+};
+
+using Table = SessionTable<Value, ValueHint>;
 
 IdHash randomHash(std::mt19937_64 &random)
 {
@@ -193,6 +203,59 @@ private Q_SLOTS:
         table.forEachWithKey(key + 2, [&](Table::iterator) { QFAIL("no entry has this key"); });
     }
 
+    void hintsFollowTheirEntries()
+    {
+        // A row keeps its entry's hint through growth, shifts after an erase and a shrink; one
+        // that went stale (the value changed after the insert) is put right by the next find(),
+        // and a stale hint never changes what find() answers.
+        CountingResource memory;
+        int instances = 0;
+        Table table(&memory);
+        std::mt19937_64 random(13);
+        static const std::array<char, 2> marks{};
+        std::vector<IdHash> hashes;
+        for (int i = 0; i < 3000; ++i) {
+            hashes.push_back(randomHash(random));
+            Value value(i, &instances);
+            value.hint = &marks[0];
+            table.emplace(hashes.back(), std::move(value));
+        }
+        for (const IdHash &hash : hashes)
+            QCOMPARE(table.hintFor(hash), static_cast<const void *>(&marks[0]));
+        // Stale: the values point elsewhere now; the rows still say the old address.
+        for (const IdHash &hash : hashes) {
+            const Table::iterator entry = table.find(hash);
+            QVERIFY(entry);
+            entry->second.hint = &marks[1];
+        }
+        for (int i = 0; i < 3000; i += 2)
+            QCOMPARE(table.hintFor(hashes[i]), static_cast<const void *>(&marks[0]));
+        // Half of them found again: renewed; the others stay stale and are still found right.
+        for (int i = 0; i < 3000; i += 2)
+            QCOMPARE(numberOf(table, hashes[i]), i);
+        for (int i = 0; i < 3000; ++i)
+            QCOMPARE(table.hintFor(hashes[i]), static_cast<const void *>(&marks[i % 2 == 0 ? 1 : 0]));
+        // Erases shift rows back, a shrink rebuilds them: the hints move with their rows.
+        for (int i = 0; i < 2600; ++i)
+            QVERIFY(eraseExisting(table, hashes[i]));
+        table.shrinkIfSparse();
+        QVERIFY(table.rows() < 3000);
+        for (int i = 2600; i < 3000; ++i) {
+            QCOMPARE(table.hintFor(hashes[i]), static_cast<const void *>(&marks[i % 2 == 0 ? 1 : 0]));
+            QCOMPARE(numberOf(table, hashes[i]), i);
+            QCOMPARE(table.hintFor(hashes[i]), static_cast<const void *>(&marks[1]));
+        }
+        QCOMPARE(table.hintFor(hashes[0]), nullptr);
+        // A hint into freed memory (a session's user gone) is only ever prefetched, never read.
+        auto *freed = new char[64];
+        const Table::iterator last = table.find(hashes[2999]);
+        QVERIFY(last);
+        last->second.hint = freed;
+        QVERIFY(table.find(hashes[2999]) == last);
+        delete[] freed;
+        QCOMPARE(numberOf(table, hashes[2999]), 2999);
+    }
+
     void entriesStayInPlaceWhileTheTableChanges()
     {
         // The engine keeps an entry's address across other sessions' inserts and erases (the
@@ -233,7 +296,7 @@ private Q_SLOTS:
         QCOMPARE(table.rows(), std::size_t(2000));
         for (int i = 9000; i < 10000; ++i)
             QCOMPARE(numberOf(table, hashes[i]), i);
-        QCOMPARE(table.bytes(), 2000 * std::size_t(16) + 1000 * sizeof(Table::value_type));
+        QCOMPARE(table.bytes(), 2000 * std::size_t(24) + 1000 * sizeof(Table::value_type));
         // Half full now: nothing more to give back.
         table.shrinkIfSparse();
         QCOMPARE(table.rows(), std::size_t(2000));
