@@ -82,6 +82,11 @@ TableMemory::SizeClass *TableMemory::sizeClass(std::size_t size, bool add)
     return &m_classes.back();
 }
 
+std::size_t TableMemory::arrayLength(std::size_t bytes)
+{
+    return (bytes + kBlockBytes - 1) & ~(kBlockBytes - 1);
+}
+
 void *TableMemory::mapAligned(std::size_t bytes)
 {
     // Over-map by one block and trim, so that the mapping starts on a 2 MiB boundary: the kernel
@@ -136,8 +141,7 @@ void TableMemory::unlinkAvailable(SizeClass &c, Block *block)
 void *TableMemory::do_allocate(std::size_t bytes, std::size_t alignment)
 {
     if (bytes >= kHugeArray && alignment <= kBlockBytes) {
-        const std::size_t length = (bytes + 4095) & ~std::size_t(4095);
-        void *p = mapAligned(length);
+        void *p = mapAligned(arrayLength(bytes));
         std::lock_guard lock(m_mutex);
         ++m_arrays;
         return p;
@@ -185,7 +189,7 @@ void TableMemory::do_deallocate(void *p, std::size_t bytes, std::size_t alignmen
     if (!p)
         return;
     if (bytes >= kHugeArray && alignment <= kBlockBytes) {
-        unmap(p, (bytes + 4095) & ~std::size_t(4095));
+        unmap(p, arrayLength(bytes));
         std::lock_guard lock(m_mutex);
         --m_arrays;
         return;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <memory_resource>
 #include <set>
 #include <string>
@@ -15,6 +16,25 @@
 using namespace hourglass;
 
 namespace {
+
+// The end of the mapping holding `p`, from /proc/self/maps (0 when none holds it).
+std::uintptr_t mappingEnd(const void *p)
+{
+    const auto address = reinterpret_cast<std::uintptr_t>(p);
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        const std::size_t dash = line.find('-');
+        const std::size_t space = line.find(' ');
+        if (dash == std::string::npos || space == std::string::npos)
+            continue;
+        const std::uintptr_t start = std::stoull(line.substr(0, dash), nullptr, 16);
+        const std::uintptr_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+        if (address >= start && address < end)
+            return end;
+    }
+    return 0;
+}
 
 std::uintptr_t blockOf(const void *p)
 {
@@ -115,6 +135,10 @@ private Q_SLOTS:
         QCOMPARE(reinterpret_cast<std::uintptr_t>(array) % TableMemory::kBlockBytes, std::uintptr_t(0));
         std::memset(array, 1, big);
         QCOMPARE(memory.stats().arrays, std::size_t(1));
+        // Mapped in whole 2 MiB blocks, none of it left to 4 KiB pages: the kernel's map of the
+        // process has the array's range end on a block boundary.
+        QCOMPARE(mappingEnd(array) % TableMemory::kBlockBytes, std::uintptr_t(0));
+        QVERIFY(mappingEnd(array) >= reinterpret_cast<std::uintptr_t>(array) + big);
         void *medium = memory.allocate(100'000, 8);
         QCOMPARE(memory.stats().upstreamBytes, std::size_t(100'000));
         QCOMPARE(memory.stats().blocks, std::size_t(0));
