@@ -5,6 +5,7 @@
 
 #include <QTest>
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <thread>
@@ -984,6 +985,46 @@ private Q_SLOTS:
         QCOMPARE(c.validations, 2u);
         QCOMPARE(c.active[0], 1u);
         QCOMPARE(c.active[1], 1u);
+        // Every validation counts once, whatever its outcome.
+        e->validate("not a token");
+        e->validate(SessionToken::generate(OpenSslRandom::instance())->text());
+        QCOMPARE(e->counters().validations, 4u);
+        QCOMPARE(e->counters().rejectedMalformed, 1u);
+        QCOMPARE(e->counters().rejectedUnknown, 1u);
+    }
+
+    void validationsAreCountedExactlyUnderConcurrency()
+    {
+        // Four threads validating the same sessions, and garbage, at once: no count is lost, and
+        // the total read meanwhile never goes back.
+        auto e = engine();
+        std::vector<std::string> tokens;
+        for (int i = 0; i < 64; ++i)
+            tokens.push_back(e->create(params("user" + std::to_string(i))).token);
+        constexpr int kThreads = 4, kRounds = 2000;
+        std::atomic<int> finished{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kRounds; ++i)
+                    e->validate(i % 10 == 0 ? std::string("garbage")
+                                            : tokens[std::size_t(i + t) % tokens.size()]);
+                finished.fetch_add(1);
+            });
+        }
+        std::uint64_t seen = 0;
+        bool monotonic = true;
+        while (finished.load() < kThreads) {
+            const std::uint64_t now = e->counters().validations; // read while they change
+            monotonic = monotonic && now >= seen;
+            seen = now;
+            std::this_thread::yield();
+        }
+        QVERIFY(monotonic);
+        for (std::thread &thread : threads)
+            thread.join();
+        QCOMPARE(e->counters().validations, std::uint64_t(kThreads * kRounds));
+        QCOMPARE(e->counters().rejectedMalformed, std::uint64_t(kThreads * kRounds / 10));
     }
 
     void changeGenerationMovesOnChangesOnly()
