@@ -15,9 +15,8 @@
 namespace hourglass {
 
 // A shard's sessions by ID hash: an open-addressing table with linear probing whose 24-byte rows
-// hold 8 bytes of the ID hash, the address of the entry and a hint (below); the entry is which is allocated
-// on its own (from allocated on its own (from the engine's TableMemory) and never moves while the session
-// lives.
+// hold 8 bytes of the ID hash, the address of the entry and a hint (below); the entry is allocated
+// on its own (from the engine's TableMemory) and never moves while the session lives.
 //
 // It replaces a std::unordered_map, whose lookup at a million sessions read the bucket, the node
 // before the first one of the bucket (the bucket array points there), the node itself and the next
@@ -59,22 +58,14 @@ public:
     // The entry of `hash`, or end(). The row's hint is fetched while the entry is compared.
     iterator find(const IdHash &hash) const
     {
-        const std::size_t rows = m_rows.size();
-        if (rows == 0)
+        if (m_rows.empty())
             return nullptr;
-        const std::uint64_t key = hash.bucketHash();
-        for (std::size_t i = probing::homeRow(key, rows); m_rows[i].entry; i = probing::nextRow(i, rows)) {
-            const Row &row = m_rows[i];
-            if (row.key != key)
-                continue;
-            __builtin_prefetch(row.hint);
-            if (row.entry->first == hash) {
-                if (const void *hint = HintOf()(row.entry->second); row.hint != hint)
-                    row.hint = hint;
-                return row.entry;
-            }
+        const Row &row = m_rows[rowFor(hash.bucketHash(), hash)];
+        if (row.entry) {
+            if (const void *hint = HintOf()(row.entry->second); row.hint != hint)
+                row.hint = hint;
         }
-        return nullptr;
+        return row.entry;
     }
 
     // Starts fetching the row where find(hash) begins, so that work done before the find (taking
@@ -191,13 +182,19 @@ private:
     using Rows = std::pmr::vector<Row>;
 
     // The row holding `hash` (whose first 8 bytes are `key`), or the empty row where its probe
-    // ends. The table has rows.
+    // ends. The table has rows. A row whose key matches has its hint prefetched before its entry
+    // is compared, so that both are fetched at once.
     std::size_t rowFor(std::uint64_t key, const IdHash &hash) const
     {
         const std::size_t rows = m_rows.size();
         std::size_t i = probing::homeRow(key, rows);
-        while (m_rows[i].entry && !(m_rows[i].key == key && m_rows[i].entry->first == hash))
-            i = probing::nextRow(i, rows);
+        for (; m_rows[i].entry; i = probing::nextRow(i, rows)) {
+            if (m_rows[i].key != key)
+                continue;
+            __builtin_prefetch(m_rows[i].hint);
+            if (m_rows[i].entry->first == hash)
+                break;
+        }
         return i;
     }
 
