@@ -151,8 +151,8 @@ std::string SessionApi::clientIp(const Request &request, const http::RequestCont
 
 namespace {
 
-// Writes the session JSON into room sized for the worst case beforehand (every character of the
-// text escaped as \u00XX, every number 20 digits): no capacity check or call per piece written.
+// Writes the session JSON into room sized beforehand (each text's exact size as a JSON string,
+// every number 20 digits): no capacity check or call per piece written.
 class JsonWriter
 {
 public:
@@ -197,9 +197,9 @@ std::string SessionApi::sessionJson(const SessionInfo &info, const std::string *
     const std::string_view cookie = setCookie ? std::string_view(*setCookie) : std::string_view();
     std::string out;
     // Keys and punctuation are under 300 bytes; the hash is 66 with its quotes.
-    out.resize(300 + 66 + 7 * JsonWriter::kNumberRoom + jsonStringRoom(areaName(info.area)) +
-               jsonStringRoom(info.clientIp) + jsonStringRoom(idText) + jsonStringRoom(cookie) +
-               jsonStringRoom(user) + jsonStringRoom(userAgent));
+    out.resize(300 + 66 + 7 * JsonWriter::kNumberRoom + jsonStringSize(areaName(info.area)) +
+               jsonStringSize(info.clientIp) + jsonStringSize(idText) + jsonStringSize(cookie) +
+               jsonStringSize(user) + jsonStringSize(userAgent));
     JsonWriter w(out.data());
     w.raw("{\"absolute_deadline_ms\":");
     if (info.absoluteDeadlineMs == SessionInfo::kNoDeadline)

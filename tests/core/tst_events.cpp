@@ -1,6 +1,7 @@
 #include "EventHub.h"
 #include "EventLog.h"
 #include "FileSizeLimit.h"
+#include "JsonText.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -140,6 +141,57 @@ private Q_SLOTS:
         QCOMPARE(error.error, QJsonParseError::NoError);
         for (const char *key : {"user", "client_ip", "id_hash", "detail"})
             QCOMPARE(o.value(QLatin1String(key)).toString().toStdString(), text);
+    }
+
+    // Response bodies are sized with jsonStringSize() and written by writeJsonString() without a
+    // capacity check, 16 bytes at a time where nothing needs escaping. Every byte value at every
+    // position of a 40-byte text (the 16-byte blocks and the tail after them), in a clean text and
+    // in one that is all escapes, against a plain byte-by-byte escaper; nothing written past the
+    // exact size.
+    void jsonStringSizeAndWritingAreExact()
+    {
+        const auto reference = [](const std::string &text) {
+            std::string out = "\"";
+            for (const char c : text) {
+                const auto u = static_cast<unsigned char>(c);
+                if (c == '"' || c == '\\')
+                    out += std::string("\\") + c;
+                else if (c == '\n')
+                    out += "\\n";
+                else if (c == '\r')
+                    out += "\\r";
+                else if (c == '\t')
+                    out += "\\t";
+                else if (u < 0x20)
+                    out += "\\u00" + std::string(1, "0123456789abcdef"[u >> 4]) + "0123456789abcdef"[u & 15];
+                else
+                    out += c;
+            }
+            return out + '"';
+        };
+        int checked = 0;
+        for (const char fill : {'a', '\x01', '"', '\xe9'}) {
+            for (std::size_t position = 0; position < 40; ++position) {
+                for (int b = 0; b < 256; ++b) {
+                    std::string text(40, fill);
+                    text[position] = static_cast<char>(b);
+                    const std::string expected = reference(text);
+                    QCOMPARE(jsonStringSize(text), expected.size());
+                    std::string out(expected.size() + 16, '#');
+                    char *const end = writeJsonString(out.data(), text);
+                    QCOMPARE(std::string(out.data(), end), expected);
+                    QCOMPARE(out.substr(expected.size()), std::string(16, '#'));
+                    ++checked;
+                }
+            }
+        }
+        QCOMPARE(checked, 4 * 40 * 256);
+        for (const std::string text : {"", "plain", "zo\xc3\xab \xe6\xbc\xa2", "\"\\\n\r\t\x01\x1f\x7f"}) {
+            QCOMPARE(jsonStringSize(text), reference(text).size());
+            std::string out(jsonStringSize(text), '#');
+            char *const end = writeJsonString(out.data(), text);
+            QCOMPARE(std::string(out.data(), end), reference(text));
+        }
     }
 
     void logWritesAndRotates()
