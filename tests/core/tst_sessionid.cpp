@@ -5,6 +5,7 @@
 #include <QTest>
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <openssl/evp.h>
@@ -191,6 +192,32 @@ private Q_SLOTS:
         QCOMPARE(IdHash::fromHex(upper), std::optional<IdHash>(h));
         QVERIFY(!IdHash::fromHex(h.toHex().substr(1)).has_value());
         QVERIFY(!IdHash::fromHex(std::string(64, 'g')).has_value());
+    }
+
+    // The hex writer works 16 bytes at a time: every byte value at every position, against
+    // snprintf's lower-case hex, and nothing written past the 64 digits.
+    void hexOfEveryByteAtEveryPosition()
+    {
+        for (std::size_t position = 0; position < IdHash::kSize; ++position) {
+            for (int value = 0; value < 256; ++value) {
+                std::array<std::uint8_t, IdHash::kSize> bytes{};
+                for (std::size_t i = 0; i < bytes.size(); ++i)
+                    bytes[i] = static_cast<std::uint8_t>(0xa5 ^ (i * 37));
+                bytes[position] = static_cast<std::uint8_t>(value);
+                std::string expected;
+                for (const std::uint8_t b : bytes) {
+                    char two[3];
+                    std::snprintf(two, sizeof two, "%02x", b);
+                    expected += two;
+                }
+                std::string out(80, '#');
+                const char *const end = IdHash(bytes).writeHex(out.data());
+                QCOMPARE(end - out.data(), std::ptrdiff_t(64));
+                QCOMPARE(out.substr(0, 64), expected);
+                QCOMPARE(out.substr(64), std::string(16, '#'));
+                QCOMPARE(IdHash(bytes).toHex(), expected);
+            }
+        }
     }
 
     void hashEqualityComparesEveryByte()
