@@ -80,8 +80,8 @@ public:
             }
 #endif
             while (m_at < m_text.size()) {
-                const auto c = static_cast<unsigned char>(m_text[m_at]);
-                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+                const char c = m_text[m_at];
+                if (hourglass::detail::needsEscape(c) || static_cast<unsigned char>(c) >= 0x80)
                     break;
                 ++m_at;
             }
