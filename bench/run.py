@@ -7,7 +7,7 @@ Called by bench/run (which installs the references and builds Release). Every se
   HTTP validate+touch   wrk -t1, keep-alive, 32 and 256 connections: Hourglass (GET /v1/session
                         and GET /v1/auth) vs nginx `return 204` and vs express-session
                         (MemoryStore); server CPU microseconds per request from /proc.
-  HTTP create           wrk -t1, 32 connections, embedded durable store vs express-session.
+  HTTP create           wrk -t1, 32 and 256 connections, embedded durable store vs express-session.
   engine                bench_engine (Google Benchmark): validate+touch at N live sessions vs
                         the bare hash-and-find reference; create in memory.
   memory                bench_engine --memory=N (RSS delta / N) vs express-session's MemoryStore.
@@ -305,22 +305,26 @@ def main():
                                  f"{r['cpu_us']:.1f} µs CPU/req",
                                  ratio_text(runs[key], runs["nginx"], "nginx") + ", "
                                  + ratio_text(runs[key], runs["express"], "express")))
-            # Creation alternates too; every Hourglass round adds its sessions to the same store.
-            creates = {"hourglass": [], "express": []}
-            for r in range(args.rounds):
-                log(f"wrk create, 32 connections, round {r + 1}/{args.rounds}")
-                order = (("hourglass", hg, "/v1/sessions"), ("express", ex, "/sessions"))
-                for key, server, path in (order if r % 2 == 0 else tuple(reversed(order))):
-                    creates[key].append(wrk(f"http://127.0.0.1:{server.port}{path}", create, [], 32, args.seconds,
-                                            server.pids()))
-            hc, ec = median_run(creates["hourglass"]), median_run(creates["express"])
-            http_results["create"] = {"hourglass": hc, "express": ec, "rounds": creates,
-                                      "paired": paired_ratio(creates["hourglass"], creates["express"])}
-            for key, label, r in (("hourglass", "Hourglass POST /v1/sessions (durable)", hc),
-                                  ("express", "express-session POST /sessions (memory)", ec)):
-                rows.append(("HTTP create, 32 conn.", label, f"{r['rps']:,.0f}/s",
-                             f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms", f"{r['cpu_us']:.1f} µs CPU/req",
-                             ratio_text(creates[key], creates["express"], "express")))
+            # Creation alternates too, at the same two connection counts as validation; every Hourglass
+            # round adds its sessions to the same store (millions by the last round).
+            http_results["create"] = {}
+            for c in (32, 256):
+                creates = {"hourglass": [], "express": []}
+                for r in range(args.rounds):
+                    log(f"wrk create, {c} connections, round {r + 1}/{args.rounds}")
+                    order = (("hourglass", hg, "/v1/sessions"), ("express", ex, "/sessions"))
+                    for key, server, path in (order if r % 2 == 0 else tuple(reversed(order))):
+                        creates[key].append(wrk(f"http://127.0.0.1:{server.port}{path}", create, [], c,
+                                                args.seconds, server.pids()))
+                hc, ec = median_run(creates["hourglass"]), median_run(creates["express"])
+                http_results["create"][c] = {"hourglass": hc, "express": ec, "rounds": creates,
+                                             "paired": paired_ratio(creates["hourglass"], creates["express"])}
+                for key, label, r in (("hourglass", "Hourglass POST /v1/sessions (durable)", hc),
+                                      ("express", "express-session POST /sessions (memory)", ec)):
+                    rows.append((f"HTTP create, {c} conn.", label, f"{r['rps']:,.0f}/s",
+                                 f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
+                                 + (f" (socket errors: {r['socket_errors']})" if r["socket_errors"] else ""),
+                                 f"{r['cpu_us']:.1f} µs CPU/req", ratio_text(creates[key], creates["express"], "express")))
             results["http"] = http_results
             for s in servers:
                 s.stop()
