@@ -92,6 +92,12 @@ def wrk(url, script, args, connections, seconds, server_pids):
             "socket_errors": errors.group(1).strip() if errors else ""}
 
 
+def latency_text(run):
+    """A wrk run's latency cell, with the socket errors it had (wrk's 2 s timeouts, say)."""
+    errors = f" (socket errors: {run['socket_errors']})" if run["socket_errors"] else ""
+    return f"p50 {run['p50_ms']:.2f} ms, p99 {run['p99_ms']:.2f} ms{errors}"
+
+
 def median_run(runs):
     """The run with the median rate (its latency and CPU figures belong to that same run)."""
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
@@ -300,8 +306,7 @@ def main():
                 for key, label, *_ in subjects:
                     r = med[key]
                     rows.append((f"HTTP validate+touch, {c} conn.", label, f"{r['rps']:,.0f}/s",
-                                 f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
-                                 + (f" (socket errors: {r['socket_errors']})" if r["socket_errors"] else ""),
+                                 latency_text(r),
                                  f"{r['cpu_us']:.1f} µs CPU/req",
                                  ratio_text(runs[key], runs["nginx"], "nginx") + ", "
                                  + ratio_text(runs[key], runs["express"], "express")))
@@ -322,8 +327,7 @@ def main():
                 for key, label, r in (("hourglass", "Hourglass POST /v1/sessions (durable)", hc),
                                       ("express", "express-session POST /sessions (memory)", ec)):
                     rows.append((f"HTTP create, {c} conn.", label, f"{r['rps']:,.0f}/s",
-                                 f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
-                                 + (f" (socket errors: {r['socket_errors']})" if r["socket_errors"] else ""),
+                                 latency_text(r),
                                  f"{r['cpu_us']:.1f} µs CPU/req", ratio_text(creates[key], creates["express"], "express")))
             results["http"] = http_results
             for s in servers:
