@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h> // the plain-run scan uses _mm_movemask_epi8 itself
+#endif
+
 namespace hourglass::service {
 
 namespace {
