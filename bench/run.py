@@ -98,6 +98,20 @@ def latency_text(run):
     return f"p50 {run['p50_ms']:.2f} ms, p99 {run['p99_ms']:.2f} ms{errors}"
 
 
+def alternating_rounds(rounds, subjects, what, run):
+    """runs[key] for every (key, ...) subject over `rounds` rounds, run(subject) for each.
+
+    Rounds alternate the subjects' order so that drift of this machine's speed (other guests on the
+    host) falls on all of them: rates are the median run, ratios the median of the per-round ratios
+    (see paired_ratio)."""
+    runs = {subject[0]: [] for subject in subjects}
+    for r in range(rounds):
+        log(f"{what}, round {r + 1}/{rounds}")
+        for subject in (subjects if r % 2 == 0 else tuple(reversed(subjects))):
+            runs[subject[0]].append(run(subject))
+    return runs
+
+
 def median_run(runs):
     """The run with the median rate (its latency and CPU figures belong to that same run)."""
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
@@ -289,15 +303,11 @@ def main():
                  ex),
             )
             for c in (32, 256):
-                # Rounds alternate the subjects so that drift of this machine's speed (other guests on
-                # the host) falls on all of them: rates are the median run, ratios the median of the
-                # per-round ratios (see paired_ratio).
-                runs = {key: [] for key, *_ in subjects}
-                for r in range(args.rounds):
-                    log(f"wrk validate, {c} connections, round {r + 1}/{args.rounds}")
-                    order = subjects if r % 2 == 0 else tuple(reversed(subjects))
-                    for key, _, url, wrk_args, server in order:
-                        runs[key].append(wrk(url, validate, wrk_args, c, args.seconds, server.pids()))
+                def validate_run(subject):
+                    _, _, url, wrk_args, server = subject
+                    return wrk(url, validate, wrk_args, c, args.seconds, server.pids())
+
+                runs = alternating_rounds(args.rounds, subjects, f"wrk validate, {c} connections", validate_run)
                 med = {key: median_run(v) for key, v in runs.items()}
                 http_results[c] = {"median": med, "rounds": runs,
                                    "paired": {key: {"nginx": paired_ratio(runs[key], runs["nginx"]),
@@ -314,13 +324,13 @@ def main():
             # round adds its sessions to the same store (millions by the last round).
             http_results["create"] = {}
             for c in (32, 256):
-                creates = {"hourglass": [], "express": []}
-                for r in range(args.rounds):
-                    log(f"wrk create, {c} connections, round {r + 1}/{args.rounds}")
-                    order = (("hourglass", hg, "/v1/sessions"), ("express", ex, "/sessions"))
-                    for key, server, path in (order if r % 2 == 0 else tuple(reversed(order))):
-                        creates[key].append(wrk(f"http://127.0.0.1:{server.port}{path}", create, [], c,
-                                                args.seconds, server.pids()))
+                def create_run(subject):
+                    _, server, path = subject
+                    return wrk(f"{base}:{server.port}{path}", create, [], c, args.seconds, server.pids())
+
+                creates = alternating_rounds(args.rounds,
+                                             (("hourglass", hg, "/v1/sessions"), ("express", ex, "/sessions")),
+                                             f"wrk create, {c} connections", create_run)
                 hc, ec = median_run(creates["hourglass"]), median_run(creates["express"])
                 http_results["create"][c] = {"hourglass": hc, "express": ec, "rounds": creates,
                                              "paired": paired_ratio(creates["hourglass"], creates["express"])}
