@@ -202,7 +202,10 @@ def start_nginx(work, workers):
 
 
 def start_express(node_flags=()):
-    s = Server("express-session", ["node", *node_flags, os.path.join(HERE, "peers", "express", "server.js"), "0"])
+    # Deployed as Express recommends for production (NODE_ENV=production); measured about 5 % faster
+    # at creation than the default "development" (bench/README.md).
+    s = Server("express-session", ["node", *node_flags, os.path.join(HERE, "peers", "express", "server.js"), "0"],
+               env=dict(os.environ, NODE_ENV="production"))
     s.port = json.loads(s.proc.stdout.readline())["port"]
     return s
 

@@ -1,7 +1,8 @@
 // The peer of bench/run: what a Node shop would deploy for sessions. express-session with its
 // MemoryStore, configured like Hourglass' defaults: rolling idle timeout (every validation touches
 // the session and re-issues the cookie), HttpOnly + SameSite cookies, nothing saved for visitors
-// who never logged in. Loopback only.
+// who never logged in. Loopback only. bench/run starts it with NODE_ENV=production, as Express
+// recommends for a deployment.
 'use strict';
 
 const express = require('express');
