@@ -27,9 +27,11 @@ UserDirectory::UserDirectory(std::pmr::memory_resource *memory) : m_memory(memor
 
 UserDirectory::~UserDirectory()
 {
-    for (Record *record : m_rows) {
-        if (record)
-            release(record);
+    for (const auto *rows : {&m_rows, &m_oldRows}) {
+        for (Record *record : *rows) {
+            if (record)
+                release(record);
+        }
     }
 }
 
@@ -82,10 +84,31 @@ UserDirectory::Ref UserDirectory::find(std::string_view user, std::uint64_t hash
     for (std::size_t i = homeRow(hash, rows);; i = nextRow(i, rows)) {
         const std::uint8_t rowTag = m_tags[i];
         if (rowTag == 0)
-            return npos;
+            break;
         if (rowTag == tag && m_rows[i]->name.view() == user)
             return i;
     }
+    // While the table grows, a user not moved yet is in the old table (which has no empty row
+    // left behind a moved one: a moved or erased record leaves kGone, and the probe goes on).
+    const std::size_t oldRows = m_oldRows.size();
+    if (oldRows == 0)
+        return npos;
+    for (std::size_t i = homeRow(hash, oldRows);; i = nextRow(i, oldRows)) {
+        const std::uint8_t rowTag = m_oldTags[i];
+        if (rowTag == 0)
+            return npos;
+        if (rowTag == tag && m_oldRows[i]->name.view() == user)
+            return kOld | i;
+    }
+}
+
+std::size_t UserDirectory::freeRow(std::uint64_t hash) const
+{
+    const std::size_t rows = m_rows.size();
+    std::size_t i = homeRow(hash, rows);
+    while (m_tags[i] != 0)
+        i = nextRow(i, rows);
+    return i;
 }
 
 UserDirectory::Ref UserDirectory::ensure(std::string_view user)
@@ -93,12 +116,12 @@ UserDirectory::Ref UserDirectory::ensure(std::string_view user)
     const std::uint64_t hash = hashOf(user); // once, for the lookup and the insertion
     if (const Ref found = find(user, hash); found != npos)
         return found;
-    if (overloaded(m_size + 1, m_rows.size()))
-        resize(std::max(kMinRows, m_rows.size() + m_rows.size() / 2));
-    const std::size_t rows = m_rows.size();
-    std::size_t i = homeRow(hash, rows);
-    while (m_tags[i] != 0)
-        i = nextRow(i, rows);
+    if (overloaded(m_size + 1, m_rows.size())) {
+        drain(m_oldRows.size()); // emptied long before (kDrainStep): at most one old table
+        beginGrowth(std::max(kMinRows, m_rows.size() + m_rows.size() / 2));
+    }
+    drain(kDrainStep);
+    const std::size_t i = freeRow(hash);
     SharedText name = SharedText::make(user);
     Record *record = allocate(1);
     record->name = std::move(name);
@@ -110,7 +133,7 @@ UserDirectory::Ref UserDirectory::ensure(std::string_view user)
 
 void UserDirectory::add(Ref ref, const UserEntry &entry)
 {
-    Record *record = m_rows[ref];
+    Record *record = slot(ref);
     if (record->count == record->capacity) {
         // Most users hold one to a few sessions: a record grows by one entry up to four, then by
         // half, instead of doubling (a user with three sessions would carry room for four).
@@ -123,7 +146,7 @@ void UserDirectory::add(Ref ref, const UserEntry &entry)
 
 void UserDirectory::removeEntry(Ref ref, std::size_t index)
 {
-    Record *record = m_rows[ref];
+    Record *record = slot(ref);
     assert(index < record->count);
     UserEntry *entries = record->data();
     std::memmove(static_cast<void *>(entries + index), entries + index + 1,
@@ -135,32 +158,40 @@ void UserDirectory::removeEntry(Ref ref, std::size_t index)
 
 void UserDirectory::shrinkRecord(Ref ref)
 {
-    const Record *record = m_rows[ref];
+    const Record *record = slot(ref);
     if (record->capacity > 4 && record->count * 4 < record->capacity)
         relocate(ref, record->count * 2);
 }
 
 UserDirectory::Record *UserDirectory::relocate(Ref ref, std::uint32_t capacity)
 {
-    Record *record = m_rows[ref];
+    Record *&row = slot(ref);
+    Record *record = row;
     Record *moved = allocate(capacity);
     moved->name = std::move(record->name);
     moved->count = record->count;
     std::memcpy(static_cast<void *>(moved->data()), record->data(), record->count * sizeof(UserEntry));
     release(record);
-    m_rows[ref] = moved;
+    row = moved;
     return moved;
 }
 
 void UserDirectory::eraseIfEmpty(Ref ref)
 {
-    if (m_rows[ref]->count == 0)
+    if (slot(ref)->count == 0)
         erase(ref);
 }
 
 void UserDirectory::erase(Ref ref)
 {
-    release(m_rows[ref]);
+    release(slot(ref));
+    --m_size;
+    if (ref & kOld) {
+        // No backward shift in the old table: it could carry a record to a row already drained.
+        m_oldRows[ref & ~kOld] = nullptr;
+        m_oldTags[ref & ~kOld] = kGone;
+        return;
+    }
     const std::size_t rows = m_rows.size();
     std::size_t hole = ref;
     // Backward-shift deletion (probing::staysAfterHole).
@@ -174,12 +205,47 @@ void UserDirectory::erase(Ref ref)
     }
     m_rows[hole] = nullptr;
     m_tags[hole] = 0;
-    --m_size;
+}
+
+void UserDirectory::beginGrowth(std::size_t rows)
+{
+    m_oldRows = std::vector<Record *>(rows, nullptr);
+    m_oldTags = std::vector<std::uint8_t>(rows, 0);
+    m_oldRows.swap(m_rows);
+    m_oldTags.swap(m_tags);
+    m_drained = 0;
+}
+
+void UserDirectory::drain(std::size_t maxRows)
+{
+    if (m_oldRows.empty())
+        return;
+    const std::size_t end = std::min(m_oldRows.size(), m_drained + maxRows);
+    for (; m_drained < end; ++m_drained) {
+        const std::uint8_t tag = m_oldTags[m_drained];
+        if (tag == 0 || tag == kGone)
+            continue;
+        Record *record = m_oldRows[m_drained];
+        const std::size_t i = freeRow(hashOf(record->name.view()));
+        m_rows[i] = record;
+        m_tags[i] = tag;
+        m_oldRows[m_drained] = nullptr;
+        m_oldTags[m_drained] = kGone;
+    }
+    if (m_drained == m_oldRows.size()) {
+        m_oldRows = {};
+        m_oldTags = {};
+        m_drained = 0;
+    }
 }
 
 void UserDirectory::shrinkIfSparse()
 {
     const std::size_t rows = rowsAfterShrink(m_size, m_rows.size());
+    if (rows == m_rows.size())
+        return; // a growth under way goes on with the additions
+    // Few users are left (a mass expiry): those still in the old table move with the rehash.
+    drain(m_oldRows.size());
     if (rows == 0) {
         m_rows = {};
         m_tags = {};
@@ -190,6 +256,7 @@ void UserDirectory::shrinkIfSparse()
 
 void UserDirectory::reserve(std::size_t users)
 {
+    drain(m_oldRows.size());
     if (overloaded(users, m_rows.size()))
         resize(std::max(kMinRows, users + users / 3 + 1));
 }
