@@ -263,19 +263,9 @@ void UserDirectory::reserve(std::size_t users)
 
 void UserDirectory::resize(std::size_t rows)
 {
-    std::vector<Record *> oldRows(rows, nullptr);
-    std::vector<std::uint8_t> oldTags(rows, 0);
-    oldRows.swap(m_rows);
-    oldTags.swap(m_tags);
-    for (std::size_t j = 0; j < oldRows.size(); ++j) {
-        if (oldTags[j] == 0)
-            continue;
-        std::size_t i = homeRow(hashOf(oldRows[j]->name.view()), rows);
-        while (m_tags[i] != 0)
-            i = nextRow(i, rows);
-        m_rows[i] = oldRows[j];
-        m_tags[i] = oldTags[j];
-    }
+    // A growth done at once (the callers finish one under way first).
+    beginGrowth(rows);
+    drain(m_oldRows.size());
 }
 
 } // namespace hourglass

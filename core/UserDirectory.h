@@ -146,12 +146,13 @@ private:
     void beginGrowth(std::size_t rows);
     // Moves the records of up to `maxRows` rows of the old table; frees it when it is empty.
     void drain(std::size_t maxRows);
+    // Rehashes into `rows` rows at once, for reserve() and shrinkIfSparse().
     void resize(std::size_t rows);
 
     std::pmr::memory_resource *m_memory;
     std::vector<Record *> m_rows;
     std::vector<std::uint8_t> m_tags; // 0: empty row, else 0x80 | the hash's low 7 bits
-    // The table being emptied into m_rows while the table grows, and how many of its rows are.
+    // The table being emptied into m_rows while the table grows, and how many of its rows have been.
     std::vector<Record *> m_oldRows;
     std::vector<std::uint8_t> m_oldTags; // as m_tags, and kGone
     std::size_t m_drained = 0;

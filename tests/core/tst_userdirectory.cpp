@@ -194,8 +194,8 @@ private Q_SLOTS:
             if (added < 1000)
                 continue; // a table of a few rows costs more per user
             const double bytesPerUser = double(users.bytes()) / users.size();
-            (users.draining() > 0 ? worstGrowing : worstGrown) =
-                std::max(users.draining() > 0 ? worstGrowing : worstGrown, bytesPerUser);
+            double &worst = users.draining() > 0 ? worstGrowing : worstGrown;
+            worst = std::max(worst, bytesPerUser);
         }
         QCOMPARE(users.size(), added);
         // A record of one session is 32 bytes; rows of 9 bytes at least half full: 18.
