@@ -320,16 +320,16 @@ TimeMs SessionEngine::expiresAt(const Slot &slot, const ExpiryRule &rules)
     return std::min(idleDeadline(slot, rules), absoluteDeadline(slot, rules));
 }
 
-SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const
+SessionInfo SessionEngine::infoOf(const IdHash &hash, const Slot &slot, const Shard &shard, Texts texts) const
 {
     const ExpiryRule &rules = shard.rules[static_cast<std::size_t>(slot.area)];
     SessionInfo info;
     info.hash = hash;
-    info.user = slot.user;
+    info.user = texts == Texts::Borrowed ? SharedText::borrow(slot.user) : slot.user;
     info.area = slot.area;
     info.rememberMe = slot.rememberMe;
     info.clientIp = textOf(slot.clientIp);
-    info.userAgent = slot.userAgent;
+    info.userAgent = texts == Texts::Borrowed ? SharedText::borrow(slot.userAgent) : slot.userAgent;
     info.createdMs = slot.createdMs;
     info.authTimeMs = slot.authTimeMs;
     info.lastActivityMs = slot.lastActivityMs;
@@ -897,21 +897,29 @@ CreateResult SessionEngine::finishCreate(PendingCreate &&pending, bool durable)
 ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
 {
     ValidateResult result;
+    result.error = validate(tokenText, touch, [&](const SessionInfo &info) { result.info = info; });
+    return result;
+}
+
+SessionError SessionEngine::validateWith(std::string_view tokenText, Touch touch, void *reader,
+                                         void (*read)(void *reader, const SessionInfo &info))
+{
+    SessionError error = SessionError::None;
     m_counters.validations.fetch_add(1, std::memory_order_relaxed);
     const std::optional<IdHash> token = SessionToken::hashOf(tokenText);
     if (!token) {
-        result.error = SessionError::Malformed;
-        countRejection(result.error);
-        return result;
+        error = SessionError::Malformed;
+        countRejection(error);
+        return error;
     }
     const IdHash hash = *token;
     if (m_shared) {
         // One round trip: the store decides validity and touches the session.
-        if (const SessionError error = syncSession(hash, touch == Touch::Yes); error != SessionError::None) {
-            result.error = error;
+        error = syncSession(hash, touch == Touch::Yes);
+        if (error != SessionError::None) {
             if (error != SessionError::StoreUnavailable)
                 countRejection(error);
-            return result;
+            return error;
         }
     }
     Shard &shard = shardFor(hash);
@@ -923,11 +931,11 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
         const TimeMs time = now();
         auto it = shard.sessions.find(hash);
         if (it == shard.sessions.end()) {
-            result.error = SessionError::Unknown;
+            error = SessionError::Unknown;
         } else {
             Slot &slot = it->second;
             if (expiresAt(slot, shard.rules[static_cast<std::size_t>(slot.area)]) <= time) {
-                result.error = SessionError::Expired; // the sweeper reclaims it
+                error = SessionError::Expired; // the sweeper reclaims it
             } else {
                 // A shared store was touched already; the touch is still queued so that the store
                 // can extend what depends on the session (its lookup key) once per second.
@@ -942,13 +950,13 @@ ValidateResult SessionEngine::validate(std::string_view tokenText, Touch touch)
                         shard.dirty.push_back(hash);
                     }
                 }
-                result.info = infoOf(hash, slot, shard);
+                read(reader, infoOf(hash, slot, shard, Texts::Borrowed));
             }
         }
     }
-    if (result.error != SessionError::None)
-        countRejection(result.error);
-    return result;
+    if (error != SessionError::None)
+        countRejection(error);
+    return error;
 }
 
 RotateResult SessionEngine::rotate(std::string_view tokenText)

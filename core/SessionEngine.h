@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -233,6 +234,20 @@ public:
         No,
     };
     ValidateResult validate(std::string_view token, Touch touch = Touch::Yes);
+    // The same, handing the session to read(const SessionInfo &) instead of copying it out: its
+    // texts are borrowed (SharedText::borrow), so no reference count is raised and released per
+    // validation, and the info is valid only during the call. read() runs under the session's
+    // shard lock: it must be short and must not call the engine. Returns the error; read() is
+    // called only when there is none. The HTTP service validates so.
+    template<typename Read> SessionError validate(std::string_view token, Touch touch, Read &&read)
+    {
+        using Reader = std::remove_reference_t<Read>;
+        // A const reader arrives as a const object: the address loses the const only to come back
+        // to the same type.
+        return validateWith(
+            token, touch, const_cast<void *>(static_cast<const void *>(&read)),
+            [](void *reader, const SessionInfo &info) { (*static_cast<Reader *>(reader))(info); });
+    }
     RotateResult rotate(std::string_view token);
     SetDataResult setData(std::string_view token, std::string data);
     GetDataResult getData(std::string_view token);
@@ -440,7 +455,15 @@ private:
     static TimeMs idleDeadline(const Slot &slot, const ExpiryRule &rules);
     static TimeMs absoluteDeadline(const Slot &slot, const ExpiryRule &rules);
     static TimeMs expiresAt(const Slot &slot, const ExpiryRule &rules);
-    SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard) const;
+    enum class Texts : std::uint8_t
+    {
+        Counted,  // the info holds the texts like any copy
+        Borrowed, // for a reader under the shard's lock (SharedText::borrow)
+    };
+    SessionInfo infoOf(const IdHash &hash, const Slot &slot, const Shard &shard,
+                       Texts texts = Texts::Counted) const;
+    SessionError validateWith(std::string_view token, Touch touch, void *reader,
+                              void (*read)(void *reader, const SessionInfo &info));
     void fillSubSessions(std::vector<SessionInfo> &rows) const;
     static SessionRecord recordOf(const IdHash &hash, const Slot &slot);
     // The inverse, moving the strings but the user's: the record's hash and user stay with the

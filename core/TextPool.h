@@ -23,12 +23,13 @@ class SharedText
 {
 public:
     SharedText() noexcept = default;
-    SharedText(const SharedText &other) noexcept : m_block(other.m_block)
+    // A copy counts, even of a borrowed text (it may outlive the lock that keeps the owner's).
+    SharedText(const SharedText &other) noexcept : m_bits(reinterpret_cast<std::uintptr_t>(other.block()))
     {
-        if (m_block)
-            m_block->references.fetch_add(1, std::memory_order_relaxed);
+        if (m_bits)
+            block()->references.fetch_add(1, std::memory_order_relaxed);
     }
-    SharedText(SharedText &&other) noexcept : m_block(std::exchange(other.m_block, nullptr)) {}
+    SharedText(SharedText &&other) noexcept : m_bits(std::exchange(other.m_bits, 0)) {}
     SharedText &operator=(SharedText other) noexcept
     {
         swap(other);
@@ -36,32 +37,48 @@ public:
     }
     ~SharedText()
     {
-        if (m_block && m_block->references.fetch_sub(1, std::memory_order_acq_rel) == 1)
-            ::operator delete(m_block);
+        if (m_bits && !(m_bits & kBorrowed) &&
+            block()->references.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            ::operator delete(block());
     }
 
     static SharedText make(std::string_view text)
     {
         SharedText shared;
         void *memory = ::operator new(sizeof(Block) + text.size());
-        shared.m_block = new (memory) Block{{1}, static_cast<std::uint32_t>(text.size())};
+        shared.m_bits = reinterpret_cast<std::uintptr_t>(
+            new (memory) Block{{1}, static_cast<std::uint32_t>(text.size())});
         if (!text.empty())
-            std::memcpy(shared.m_block->characters(), text.data(), text.size());
+            std::memcpy(shared.block()->characters(), text.data(), text.size());
         return shared;
     }
 
-    void reset() noexcept { SharedText().swap(*this); }
-    void swap(SharedText &other) noexcept { std::swap(m_block, other.m_block); }
+    // `owner`'s text without counting: valid only while `owner` holds it and no longer. For what
+    // is handed to a reader as a const reference while a lock keeps the owner (a reader can copy
+    // it, which counts, but not move it out): SessionEngine::validate() with a reader hands over
+    // a session so, and so saves the two counts of a validation and their release, ~10 % of an
+    // engine validation (bench/README.md, where the time goes).
+    static SharedText borrow(const SharedText &owner) noexcept
+    {
+        SharedText borrowed;
+        if (owner.m_bits)
+            borrowed.m_bits = reinterpret_cast<std::uintptr_t>(owner.block()) | kBorrowed;
+        return borrowed;
+    }
 
-    explicit operator bool() const noexcept { return m_block != nullptr; }
+    void reset() noexcept { SharedText().swap(*this); }
+    void swap(SharedText &other) noexcept { std::swap(m_bits, other.m_bits); }
+
+    explicit operator bool() const noexcept { return m_bits != 0; }
     std::string_view view() const noexcept
     {
-        return m_block ? std::string_view(m_block->characters(), m_block->size) : std::string_view();
+        const Block *b = block();
+        return b ? std::string_view(b->characters(), b->size) : std::string_view();
     }
-    const void *get() const noexcept { return m_block; } // identity: equal for copies of one text
+    const void *get() const noexcept { return block(); } // identity: equal for copies of one text
     long use_count() const noexcept
     {
-        return m_block ? long(m_block->references.load(std::memory_order_relaxed)) : 0;
+        return m_bits ? long(block()->references.load(std::memory_order_relaxed)) : 0;
     }
 
 private:
@@ -70,10 +87,15 @@ private:
         std::atomic<std::uint32_t> references;
         std::uint32_t size; // texts are bounded far below 4 GiB (user names, user agents)
         char *characters() { return reinterpret_cast<char *>(this + 1); }
+        const char *characters() const { return reinterpret_cast<const char *>(this + 1); }
     };
-    static_assert(sizeof(Block) == 8);
+    static_assert(sizeof(Block) == 8 && alignof(Block) > 1);
+    // The low bit of the block's address, which is at least 4-aligned: a borrowed text.
+    static constexpr std::uintptr_t kBorrowed = 1;
 
-    Block *m_block = nullptr;
+    Block *block() const noexcept { return reinterpret_cast<Block *>(m_bits & ~kBorrowed); }
+
+    std::uintptr_t m_bits = 0; // the block's address, | kBorrowed when borrowed
 };
 
 inline std::string_view textOf(const SharedText &text)

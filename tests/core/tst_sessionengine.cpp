@@ -216,6 +216,84 @@ private Q_SLOTS:
         QVERIFY(!text);
     }
 
+    void borrowedTextIsNotCountedButItsCopiesAre()
+    {
+        SharedText owner = SharedText::make("alice@example.com");
+        QVERIFY(!SharedText::borrow(SharedText())); // nothing borrowed from a null text
+        {
+            const SharedText borrowed = SharedText::borrow(owner);
+            QCOMPARE(owner.use_count(), 1L); // no count raised
+            QCOMPARE(borrowed.get(), owner.get());
+            QCOMPARE(borrowed.view(), std::string_view("alice@example.com"));
+            QCOMPARE(borrowed.use_count(), 1L);
+            SharedText copy = borrowed; // a copy may outlive the owner: it counts
+            QCOMPARE(owner.use_count(), 2L);
+            owner.reset(); // the owner lets go while the copy still holds the text
+            QCOMPARE(copy.use_count(), 1L);
+            QCOMPARE(copy.view(), std::string_view("alice@example.com"));
+            owner = copy;
+        }
+        // The borrowed holder left without releasing anything, the copy released its count.
+        QCOMPARE(owner.use_count(), 1L);
+        QCOMPARE(owner.view(), std::string_view("alice@example.com"));
+    }
+
+    void validateHandsABorrowedSessionToItsReader()
+    {
+        auto e = engine();
+        const TimeMs t0 = m_clock.nowMs();
+        CreateParams p = params("alice");
+        p.userAgent = "Mozilla/5.0 (Borrowing)";
+        const CreateResult created = e->create(p);
+        m_clock.set(t0 + 10 * kMinute);
+        const ValidateResult copied = e->validate(created.token, SessionEngine::Touch::No);
+        QCOMPARE(copied.error, SessionError::None);
+        const long userCount = copied.info.user.use_count();
+        const long agentCount = copied.info.userAgent.use_count();
+
+        int reads = 0;
+        SessionInfo kept;
+        const SessionError error =
+            e->validate(created.token, SessionEngine::Touch::Yes, [&](const SessionInfo &info) {
+                ++reads;
+                // The same session as validate() copies out, touched now, with no count raised.
+                QCOMPARE(info.hash, created.info.hash);
+                QCOMPARE(textOf(info.user), std::string_view("alice"));
+                QCOMPARE(textOf(info.userAgent), std::string_view("Mozilla/5.0 (Borrowing)"));
+                QCOMPARE(info.clientIp, copied.info.clientIp);
+                QCOMPARE(info.area, copied.info.area);
+                QCOMPARE(info.createdMs, copied.info.createdMs);
+                QCOMPARE(info.lastActivityMs, t0 + 10 * kMinute);
+                QCOMPARE(info.idleDeadlineMs, t0 + 25 * kMinute);
+                QCOMPARE(info.user.use_count(), userCount);
+                QCOMPARE(info.userAgent.use_count(), agentCount);
+                kept = info; // a copy holds its texts
+            });
+        QCOMPARE(error, SessionError::None);
+        QCOMPARE(reads, 1);
+        QCOMPARE(kept.user.use_count(), userCount + 1);
+        QCOMPARE(kept.lastActivityMs, t0 + 10 * kMinute);
+
+        // The copy outlives the session and its user's name.
+        QCOMPARE(e->destroy(created.token), SessionError::None);
+        QCOMPARE(textOf(kept.user), std::string_view("alice"));
+
+        // No reader call for a session that is not valid; the error is the one validate() gives.
+        const auto readNothing = [&](const SessionInfo &) {
+            ++reads;
+        };
+        QCOMPARE(e->validate(created.token, SessionEngine::Touch::Yes, readNothing), SessionError::Unknown);
+        QCOMPARE(e->validate("not-a-token", SessionEngine::Touch::Yes, readNothing), SessionError::Malformed);
+        const std::string expiring = e->create(params("bob")).token;
+        m_clock.set(t0 + 40 * kMinute);
+        QCOMPARE(e->validate(expiring, SessionEngine::Touch::Yes, readNothing), SessionError::Expired);
+        QCOMPARE(reads, 1);
+        const EngineCounters c = e->counters();
+        QCOMPARE(c.rejectedUnknown, 1u);
+        QCOMPARE(c.rejectedMalformed, 1u);
+        QCOMPARE(c.rejectedExpired, 1u);
+    }
+
     void textPoolIsBounded()
     {
         TextPool pool(2);
