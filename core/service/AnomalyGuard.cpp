@@ -79,11 +79,25 @@ void AnomalyGuard::recordFailure(const std::string &ip)
 
 bool AnomalyGuard::allowCreate(const std::string &ip)
 {
-    const TimeMs now = m_clock.nowMs();
+    return admit(ip, m_clock.nowMs(), false).allowed;
+}
+
+AnomalyGuard::Admission AnomalyGuard::admitCreate(const std::string &ip)
+{
+    return admit(ip, m_clock.nowMs(), true);
+}
+
+AnomalyGuard::Admission AnomalyGuard::admit(const std::string &ip, TimeMs now, bool refuseBlocked)
+{
+    Admission admission;
     bool newlyThrottled = false;
     {
         std::lock_guard lock(m_mutex);
         Entry &e = entry(ip, now);
+        if (refuseBlocked && e.blockedUntilMs > now) {
+            admission.blockedForMs = e.blockedUntilMs - now;
+            return admission;
+        }
         const double refill =
             double(std::max<TimeMs>(0, now - e.tokensAtMs)) / 1000.0 * m_options.createPerSecond;
         e.tokens = std::min(m_options.createBurst, e.tokens + refill);
@@ -91,14 +105,15 @@ bool AnomalyGuard::allowCreate(const std::string &ip)
         if (e.tokens >= 1.0) {
             e.tokens -= 1.0;
             e.throttled = false;
-            return true;
+            admission.allowed = true;
+            return admission;
         }
         newlyThrottled = !e.throttled;
         e.throttled = true;
     }
     if (newlyThrottled && m_onThrottled)
         m_onThrottled(ip);
-    return false;
+    return admission;
 }
 
 bool AnomalyGuard::unblock(const std::string &ip)

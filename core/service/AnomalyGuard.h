@@ -50,6 +50,14 @@ public:
     void recordFailure(const std::string &ip);
     // Token bucket for session creation; false when the IP is over its rate.
     bool allowCreate(const std::string &ip);
+    // Both checks a creation makes, with one lookup: a blocked IP is refused without spending a
+    // token, else the bucket decides.
+    struct Admission
+    {
+        TimeMs blockedForMs = 0; // > 0: blocked (allowed is false)
+        bool allowed = false;
+    };
+    Admission admitCreate(const std::string &ip);
     bool unblock(const std::string &ip);
     std::vector<Blocked> blocked();
     std::size_t trackedIps() const;
@@ -67,6 +75,7 @@ private:
         std::list<std::string>::iterator lru;
     };
     Entry &entry(const std::string &ip, TimeMs now);
+    Admission admit(const std::string &ip, TimeMs now, bool refuseBlocked);
 
     Options m_options;
     const Clock &m_clock;

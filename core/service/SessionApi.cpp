@@ -297,12 +297,29 @@ Response SessionApi::handle(const Request &request, http::RequestContext &contex
 
 void SessionApi::refuseIfBlocked(const std::string &ip, int status)
 {
-    if (const TimeMs wait = m_guard.blockedFor(ip); wait > 0) {
-        m_metrics.blockedRequest();
-        const std::string seconds = std::to_string((wait + 999) / 1000);
-        throw HttpError(status, "client_blocked",
-                        "too many invalid session IDs from this address; retry in " + seconds + " s")
-            .withHeader("Retry-After", seconds);
+    if (const TimeMs wait = m_guard.blockedFor(ip); wait > 0)
+        refuseBlocked(wait, status);
+}
+
+void SessionApi::refuseBlocked(TimeMs wait, int status)
+{
+    m_metrics.blockedRequest();
+    const std::string seconds = std::to_string((wait + 999) / 1000);
+    throw HttpError(status, "client_blocked",
+                    "too many invalid session IDs from this address; retry in " + seconds + " s")
+        .withHeader("Retry-After", seconds);
+}
+
+void SessionApi::admitCreation(const std::string &ip, const char *what)
+{
+    const AnomalyGuard::Admission admission = m_guard.admitCreate(ip);
+    if (admission.blockedForMs > 0)
+        refuseBlocked(admission.blockedForMs, 429);
+    if (!admission.allowed) {
+        m_metrics.rateLimited();
+        throw HttpError(429, "rate_limited",
+                        std::string("too many ") + what + " from this address; slow down")
+            .withHeader("Retry-After", "1");
     }
 }
 
@@ -369,12 +386,7 @@ CreateParams SessionApi::createParams(const Request &request, const std::string 
         throw HttpError(400, "invalid_request", "'client_ip' is not an IP address");
     params.userAgent = body.optionalString("user_agent", kMaxUserAgentBytes)
                            .value_or(std::string(request.header("user-agent").value_or("")));
-    refuseIfBlocked(params.clientIp, 429);
-    if (!m_guard.allowCreate(params.clientIp)) {
-        m_metrics.rateLimited();
-        throw HttpError(429, "rate_limited", "too many sessions created from this address; slow down")
-            .withHeader("Retry-After", "1");
-    }
+    admitCreation(params.clientIp, "sessions created");
     return params;
 }
 
@@ -510,12 +522,7 @@ Response SessionApi::startAuthentication(const Request &request, const std::stri
 {
     const FlatJsonBody body = FlatJsonBody::parse(request.body, {"client_ip"});
     const std::string ip = body.optionalString("client_ip", kMaxIpBytes).value_or(peerIp);
-    refuseIfBlocked(ip, 429);
-    if (!m_guard.allowCreate(ip)) {
-        m_metrics.rateLimited();
-        throw HttpError(429, "rate_limited", "too many login flows started from this address; slow down")
-            .withHeader("Retry-After", "1");
-    }
+    admitCreation(ip, "login flows started");
     const std::string root = requestCookie(request, kAuthCookie).value_or("");
     const AuthStartResult r = m_engine.startAuthentication(root, ip);
     if (r.error == SessionError::StoreUnavailable)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "Clock.h"
 #include "HttpMessage.h"
 #include "RequestHandler.h"
 
@@ -59,6 +60,10 @@ private:
 
     static std::string tokenOf(const http::Request &request);
     void refuseIfBlocked(const std::string &ip, int status);
+    [[noreturn]] void refuseBlocked(TimeMs wait, int status);
+    // A creation from `ip` (a session, a login flow): refused while the IP is blocked or over its
+    // creation rate; `what` names the refused creations in the 429's message.
+    void admitCreation(const std::string &ip, const char *what);
     [[noreturn]] void invalidSession(const std::string &ip, bool countAsFailure);
     http::Response issued(int status, const std::string &token, const SessionInfo &info);
 

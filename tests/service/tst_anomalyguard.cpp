@@ -115,6 +115,45 @@ private Q_SLOTS:
         QVERIFY(!g.allowCreate("e"));
     }
 
+    void admissionRefusesABlockedAddressWithoutSpendingItsTokens()
+    {
+        AnomalyGuard::Options o;
+        o.failureThreshold = 2;
+        o.createPerSecond = 10;
+        o.createBurst = 2;
+        AnomalyGuard g(o, m_clock);
+        AnomalyGuard::Admission a = g.admitCreate("h");
+        QVERIFY(a.allowed);
+        QCOMPARE(a.blockedForMs, 0);
+        g.recordFailure("h");
+        g.recordFailure("h"); // blocked for a minute
+        a = g.admitCreate("h");
+        QVERIFY(!a.allowed);
+        QCOMPARE(a.blockedForMs, 60 * kMsPerSecond);
+        m_clock.advanceSeconds(30);
+        QCOMPARE(g.admitCreate("h").blockedForMs, 30 * kMsPerSecond);
+        m_clock.advanceSeconds(30);
+        // The block is over; the bucket, full again, gives its burst and no more.
+        QVERIFY(g.admitCreate("h").allowed);
+        QVERIFY(g.admitCreate("h").allowed);
+        a = g.admitCreate("h");
+        QVERIFY(!a.allowed);
+        QCOMPARE(a.blockedForMs, 0); // over the rate, not blocked
+
+        // Refusals while blocked spend nothing: with a bucket that refills once in 1,000 s, an
+        // address refused 5 times during its block still has its burst of 2 after it.
+        o.createPerSecond = 0.001;
+        AnomalyGuard slow(o, m_clock);
+        slow.recordFailure("i");
+        slow.recordFailure("i");
+        for (int k = 0; k < 5; ++k)
+            QVERIFY(slow.admitCreate("i").blockedForMs > 0);
+        m_clock.advanceSeconds(60);
+        QVERIFY(slow.admitCreate("i").allowed);
+        QVERIFY(slow.admitCreate("i").allowed);
+        QVERIFY(!slow.admitCreate("i").allowed);
+    }
+
     void throttlingIsReportedOncePerEpisode()
     {
         AnomalyGuard::Options o;
