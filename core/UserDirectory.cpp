@@ -221,6 +221,19 @@ void UserDirectory::drain(std::size_t maxRows)
     if (m_oldRows.empty())
         return;
     const std::size_t end = std::min(m_oldRows.size(), m_drained + maxRows);
+    if (maxRows <= kDrainStep) {
+        // Moving a record reads its name (to hash it), a cache miss behind the record's. The
+        // records of these rows were fetched at the previous step (below), so their names are
+        // asked for all at once here, and the misses overlap instead of following one another.
+        for (std::size_t i = m_drained; i < end; ++i) {
+            if (m_oldRows[i])
+                __builtin_prefetch(m_oldRows[i]->name.get());
+        }
+        for (std::size_t i = end; i < std::min(m_oldRows.size(), end + maxRows); ++i) {
+            if (m_oldRows[i])
+                __builtin_prefetch(m_oldRows[i]);
+        }
+    }
     for (; m_drained < end; ++m_drained) {
         const std::uint8_t tag = m_oldTags[m_drained];
         if (tag == 0 || tag == kGone)
