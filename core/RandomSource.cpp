@@ -12,9 +12,10 @@ namespace hourglass {
 namespace {
 
 // Every RAND_bytes call costs about 1.2 µs in OpenSSL 3 whatever its size (parameter lookup,
-// fork check, locking); 4 KiB at a time cost ~12 ns per 32 bytes (bench/README.md). So each thread
-// draws a block and hands it out in pieces. Every byte is handed out once and wiped from the block
-// as it is; a forked child starts with an empty block, so parent and child never share bytes.
+// fork check, locking); 4 KiB at a time cost ~12 ns per 32 bytes (measured with commit 601edd4).
+// So each thread draws a block and hands it out in pieces. Every byte is handed out once and wiped
+// from the block as it is; a forked child starts with an empty block, so parent and child never
+// share bytes.
 constexpr std::size_t kBlockBytes = 4096;
 
 struct Block

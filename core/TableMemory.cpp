@@ -65,7 +65,7 @@ std::size_t TableMemory::pieceSize(std::size_t bytes, std::size_t alignment)
 {
     // A piece holds the free list's link when given back. Pieces follow one another from a 64-byte
     // header, so a size that is a multiple of the alignment asked for keeps every piece aligned:
-    // a session entry of 104 bytes costs 104, not 112 (bench/README.md, memory).
+    // a session entry of 104 bytes costs 104, not 112 (bench/HISTORY.md, memory).
     const std::size_t unit = std::max(alignment, sizeof(void *));
     return (std::max(bytes, sizeof(void *)) + unit - 1) & ~(unit - 1);
 }

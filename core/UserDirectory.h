@@ -53,8 +53,8 @@ static_assert(sizeof(UserEntry) == 16);
 // new users, and each user added moves the records of up to kDrainStep rows of the old table
 // into it, until the old one is empty and freed. A lookup reads the old table too until then. A
 // rehash of the whole table at once held every creation up for as long as it took: 23 ms at
-// ~200,000 users on the machine of bench/README.md, where it made half of the 32-connection
-// create p99.
+// ~200,000 users (bench/HISTORY.md, session 20), where it made half of the 32-connection create
+// p99.
 //
 // Not thread-safe: the engine guards it with its directory lock. A Ref stays valid until a user
 // is added or erased (entries may be added and changed).
