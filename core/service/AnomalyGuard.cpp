@@ -77,24 +77,15 @@ void AnomalyGuard::recordFailure(const std::string &ip)
         m_onBlocked(blocked);
 }
 
-bool AnomalyGuard::allowCreate(const std::string &ip)
-{
-    return admit(ip, m_clock.nowMs(), false).allowed;
-}
-
 AnomalyGuard::Admission AnomalyGuard::admitCreate(const std::string &ip)
 {
-    return admit(ip, m_clock.nowMs(), true);
-}
-
-AnomalyGuard::Admission AnomalyGuard::admit(const std::string &ip, TimeMs now, bool refuseBlocked)
-{
+    const TimeMs now = m_clock.nowMs();
     Admission admission;
     bool newlyThrottled = false;
     {
         std::lock_guard lock(m_mutex);
         Entry &e = entry(ip, now);
-        if (refuseBlocked && e.blockedUntilMs > now) {
+        if (e.blockedUntilMs > now) {
             admission.blockedForMs = e.blockedUntilMs - now;
             return admission;
         }

@@ -48,10 +48,8 @@ public:
     // 0 when allowed, else the milliseconds until the block ends.
     TimeMs blockedFor(const std::string &ip);
     void recordFailure(const std::string &ip);
-    // Token bucket for session creation; false when the IP is over its rate.
-    bool allowCreate(const std::string &ip);
     // Both checks a creation makes, with one lookup: a blocked IP is refused without spending a
-    // token, else the bucket decides.
+    // token, else the token bucket decides (not allowed when the IP is over its rate).
     struct Admission
     {
         TimeMs blockedForMs = 0; // > 0: blocked (allowed is false)
@@ -75,7 +73,6 @@ private:
         std::list<std::string>::iterator lru;
     };
     Entry &entry(const std::string &ip, TimeMs now);
-    Admission admit(const std::string &ip, TimeMs now, bool refuseBlocked);
 
     Options m_options;
     const Clock &m_clock;

@@ -101,18 +101,18 @@ private Q_SLOTS:
         o.createBurst = 5;
         AnomalyGuard g(o, m_clock);
         for (int i = 0; i < 5; ++i)
-            QVERIFY(g.allowCreate("e"));
-        QVERIFY(!g.allowCreate("e"));
-        QVERIFY(g.allowCreate("f")); // per address
+            QVERIFY(g.admitCreate("e").allowed);
+        QVERIFY(!g.admitCreate("e").allowed);
+        QVERIFY(g.admitCreate("f").allowed); // per address
         m_clock.advance(99);
-        QVERIFY(!g.allowCreate("e")); // 0.99 tokens
+        QVERIFY(!g.admitCreate("e").allowed); // 0.99 tokens
         m_clock.advance(1);
-        QVERIFY(g.allowCreate("e")); // 1 token after 100 ms at 10/s
-        QVERIFY(!g.allowCreate("e"));
+        QVERIFY(g.admitCreate("e").allowed); // 1 token after 100 ms at 10/s
+        QVERIFY(!g.admitCreate("e").allowed);
         m_clock.advanceSeconds(60);
         for (int i = 0; i < 5; ++i)
-            QVERIFY(g.allowCreate("e")); // refilled, but never beyond the burst
-        QVERIFY(!g.allowCreate("e"));
+            QVERIFY(g.admitCreate("e").allowed); // refilled, but never beyond the burst
+        QVERIFY(!g.admitCreate("e").allowed);
     }
 
     void admissionRefusesABlockedAddressWithoutSpendingItsTokens()
@@ -161,15 +161,15 @@ private Q_SLOTS:
         o.createBurst = 2;
         std::vector<std::string> reports;
         AnomalyGuard g(o, m_clock, {}, [&](const std::string &ip) { reports.push_back(ip); });
-        QVERIFY(g.allowCreate("g"));
-        QVERIFY(g.allowCreate("g"));
+        QVERIFY(g.admitCreate("g").allowed);
+        QVERIFY(g.admitCreate("g").allowed);
         QVERIFY(reports.empty());
         for (int i = 0; i < 50; ++i)
-            QVERIFY(!g.allowCreate("g"));
+            QVERIFY(!g.admitCreate("g").allowed);
         QCOMPARE(reports, std::vector<std::string>{"g"}); // one event, not fifty
         m_clock.advanceSeconds(1);
-        QVERIFY(g.allowCreate("g")); // the episode ends
-        QVERIFY(!g.allowCreate("g"));
+        QVERIFY(g.admitCreate("g").allowed); // the episode ends
+        QVERIFY(!g.admitCreate("g").allowed);
         QCOMPARE(reports.size(), std::size_t(2)); // a new one starts
     }
 
