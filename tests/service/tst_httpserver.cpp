@@ -53,6 +53,10 @@ public:
             r.body = "named";
             return r;
         }
+        if (request.path() == "/big") { // a body larger than the socket buffers hold
+            r.body.assign(std::stoul(std::string(request.queryValue("bytes").value_or("0"))), 'x');
+            return r;
+        }
         if (request.path() == "/nocontent") {
             r.status = 204;
             r.body = "must not be sent";
@@ -509,6 +513,53 @@ private Q_SLOTS:
         QVERIFY(c.closedByPeer(2s));
     }
 
+    void busyKeepAliveConnectionIsNotCutOff()
+    {
+        // Each request renews the deadline: a connection kept busy for four times its keep-alive
+        // and header timeouts stays open, then goes once idle.
+        HttpLimits limits;
+        limits.keepAliveTimeout = 300ms;
+        limits.headerTimeout = 300ms;
+        auto s = server(limits);
+        RawConnection c(s->port());
+        for (int i = 0; i < 12; ++i) {
+            QVERIFY(c.send(get("/busy")));
+            QCOMPARE(c.read(2s).status, 200);
+            std::this_thread::sleep_for(100ms);
+        }
+        QVERIFY(!rejected(Rejection::Timeout));
+        QVERIFY(c.closedByPeer(3s));
+        QTRY_VERIFY(rejected(Rejection::Timeout));
+    }
+
+    void stalledBodyIsCutOffAtTheBodyDeadline()
+    {
+        HttpLimits limits;
+        limits.bodyTimeout = 300ms;
+        auto s = server(limits);
+        RawConnection c(s->port());
+        const auto start = std::chrono::steady_clock::now();
+        QVERIFY(c.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+        QVERIFY(c.closedByPeer(3s));
+        // Not before the deadline; the slack above it is for a loaded CI machine.
+        QVERIFY(std::chrono::steady_clock::now() - start >= 300ms);
+        QTRY_VERIFY(rejected(Rejection::Timeout));
+        QTRY_COMPARE(s->openConnections(), std::size_t(0));
+    }
+
+    void clientThatDoesNotReadIsCutOffAtTheWriteDeadline()
+    {
+        HttpLimits limits;
+        limits.writeTimeout = 300ms;
+        auto s = server(limits);
+        RawConnection c(s->port());
+        // 64 MiB: more than loopback's socket buffers take, so the write stalls until the deadline.
+        QVERIFY(c.send(get("/big?bytes=67108864")));
+        QTRY_COMPARE(s->openConnections(), std::size_t(1));
+        QTRY_COMPARE_WITH_TIMEOUT(s->openConnections(), std::size_t(0), 5000);
+        QCOMPARE(rawRequest(s->port(), "GET", "/").status, 200);
+    }
+
     void connectionsPerIpAreCapped()
     {
         HttpLimits limits;
@@ -596,6 +647,14 @@ private Q_SLOTS:
         QVERIFY(reply.endsWith("GET /secure 0 127.0.0.1 tls"));
         // Plain HTTP to the TLS port gets no HTTP answer.
         QCOMPARE(rawRequest(s->port(), "GET", "/").status, 0);
+
+        // A client that never completes the handshake is cut off at the header deadline.
+        HttpLimits limits;
+        limits.headerTimeout = 300ms;
+        auto quick = server(limits, cert.toStdString(), key.toStdString());
+        RawConnection silent(quick->port());
+        QVERIFY(silent.closedByPeer(3s));
+        QTRY_VERIFY(rejected(Rejection::Timeout));
     }
 };
 
