@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <random>
+#include <string_view>
 
-// What the engine's open-addressing tables with linear probing share (IpCounts, UserDirectory,
-// SessionTable): the keyed mixing step, the scaling of a hash to a row, the wrap-around step, when
-// to shrink and the test of backward-shift deletion.
+// What the open-addressing tables with linear probing share (IpCounts, UserDirectory, SessionTable,
+// AnomalyGuard): the keyed mixing step and text hash, the scaling of a hash to a row, the
+// wrap-around step, when to shrink and the test of backward-shift deletion.
 namespace hourglass::probing {
 
 __extension__ typedef unsigned __int128 Wide; // GCC and Clang on 64-bit targets
@@ -19,6 +21,25 @@ inline std::uint64_t fold(std::uint64_t a, std::uint64_t b)
 {
     const Wide product = static_cast<Wide>(a) * b;
     return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+// A text's hash keyed with a table's secret seed: eight bytes at a time, each folded with the seed
+// (as in wyhash), the length last.
+inline std::uint64_t hashText(std::string_view text, const std::uint64_t (&seed)[2])
+{
+    std::uint64_t hash = seed[0];
+    const char *p = text.data();
+    std::size_t left = text.size();
+    for (; left >= 8; p += 8, left -= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        hash = fold(hash ^ word, seed[1]);
+    }
+    std::uint64_t tail = 0;
+    if (left > 0)
+        std::memcpy(&tail, p, left);
+    hash = fold(hash ^ tail, seed[1] ^ text.size());
+    return fold(hash, seed[0] ^ 0x9e3779b97f4a7c15ULL);
 }
 
 // The hash scaled to a table of `rows`: any table size, no modulo.

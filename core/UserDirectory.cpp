@@ -54,20 +54,7 @@ void UserDirectory::release(Record *record)
 
 std::uint64_t UserDirectory::hashOf(std::string_view user) const
 {
-    // Eight bytes at a time, each folded with the secret seed (as in wyhash); the length last.
-    std::uint64_t hash = m_seed[0];
-    const char *p = user.data();
-    std::size_t left = user.size();
-    for (; left >= 8; p += 8, left -= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, p, 8);
-        hash = fold(hash ^ word, m_seed[1]);
-    }
-    std::uint64_t tail = 0;
-    if (left > 0)
-        std::memcpy(&tail, p, left);
-    hash = fold(hash ^ tail, m_seed[1] ^ user.size());
-    return fold(hash, m_seed[0] ^ 0x9e3779b97f4a7c15ULL);
+    return hashText(user, m_seed);
 }
 
 UserDirectory::Ref UserDirectory::find(std::string_view user) const

@@ -1,58 +1,139 @@
 #include "AnomalyGuard.h"
 
+#include "LinearProbing.h"
+
 #include <algorithm>
 
 namespace hourglass::service {
+
+namespace {
+
+// Rows in use at most 7/8 of the table; it grows by half.
+bool overloaded(std::size_t size, std::size_t rows)
+{
+    return size * 8 > rows * 7;
+}
+
+// How many entries an eviction compares: the old list-based guard looked at the 64 coldest.
+constexpr std::size_t kCandidates = 64;
+
+} // namespace
 
 AnomalyGuard::AnomalyGuard(Options options, const Clock &clock,
                            std::function<void(const Blocked &)> onBlocked,
                            std::function<void(const std::string &ip)> onThrottled)
     : m_options(options), m_clock(clock), m_onBlocked(std::move(onBlocked)),
       m_onThrottled(std::move(onThrottled))
-{}
+{
+    m_options.maxEntries = std::max<std::size_t>(m_options.maxEntries, 1);
+    probing::randomSeed(m_seed);
+}
+
+std::uint64_t AnomalyGuard::hashOf(const std::string &ip) const
+{
+    return probing::hashText(ip, m_seed) | 1; // never 0, the mark of a free row
+}
+
+std::size_t AnomalyGuard::find(const std::string &ip, std::uint64_t hash) const
+{
+    const std::size_t rows = m_rows.size();
+    if (rows == 0)
+        return npos;
+    for (std::size_t i = probing::homeRow(hash, rows);; i = probing::nextRow(i, rows)) {
+        const Entry &row = m_rows[i];
+        if (row.hash == 0)
+            return npos;
+        if (row.hash == hash && row.ip == ip)
+            return i;
+    }
+}
 
 AnomalyGuard::Entry &AnomalyGuard::entry(const std::string &ip, TimeMs now)
 {
-    auto it = m_entries.find(ip);
-    if (it != m_entries.end()) {
-        m_lru.splice(m_lru.begin(), m_lru, it->second.lru);
-        return it->second;
+    const std::uint64_t hash = hashOf(ip);
+    if (const std::size_t i = find(ip, hash); i != npos) {
+        m_rows[i].lastSeenMs = now;
+        return m_rows[i];
     }
-    if (!m_lru.empty() && m_entries.size() >= m_options.maxEntries) {
-        // Forget a cold IP that is not blocked right now, so that spraying addresses does not flush
-        // a block. Only a few of the coldest are looked at (constant time); if all of those are
-        // blocked the coldest goes anyway: the memory bound is hard.
-        constexpr int kCandidates = 64;
-        auto victim = std::prev(m_lru.end());
-        auto candidate = victim;
-        for (int i = 0; i < kCandidates; ++i) {
-            if (m_entries.find(*candidate)->second.blockedUntilMs <= now) {
-                victim = candidate;
-                break;
-            }
-            if (candidate == m_lru.begin())
-                break;
-            --candidate;
-        }
-        m_entries.erase(*victim);
-        m_lru.erase(victim);
-    }
-    m_lru.push_front(ip);
-    Entry &created = m_entries[ip];
-    created.lru = m_lru.begin();
+    if (m_size >= m_options.maxEntries)
+        evictOne(now);
+    if (overloaded(m_size + 1, m_rows.size()))
+        resize(std::max(probing::kMinRows, m_rows.size() + m_rows.size() / 2));
+    const std::size_t rows = m_rows.size();
+    std::size_t i = probing::homeRow(hash, rows);
+    while (m_rows[i].hash != 0)
+        i = probing::nextRow(i, rows);
+    Entry &created = m_rows[i];
+    created.hash = hash;
+    created.ip = ip;
+    created.lastSeenMs = now;
     created.tokens = m_options.createBurst;
     created.tokensAtMs = now;
+    ++m_size;
     return created;
+}
+
+void AnomalyGuard::evictOne(TimeMs now)
+{
+    // The least recently seen of the next kCandidates entries from the cursor, one that is not
+    // blocked if there is one: constant time, and the window moves on, so every entry is looked
+    // at in turn. A blocked one goes only when the whole window is blocked: the bound is hard.
+    const std::size_t rows = m_rows.size();
+    std::size_t victim = npos;
+    std::size_t coldestBlocked = npos;
+    std::size_t i = m_cursor % rows;
+    for (std::size_t seen = 0, looked = 0; seen < kCandidates && looked < rows;
+         ++looked, i = probing::nextRow(i, rows)) {
+        const Entry &row = m_rows[i];
+        if (row.hash == 0)
+            continue;
+        ++seen;
+        std::size_t &best = row.blockedUntilMs > now ? coldestBlocked : victim;
+        if (best == npos || row.lastSeenMs < m_rows[best].lastSeenMs)
+            best = i;
+    }
+    m_cursor = i;
+    erase(victim != npos ? victim : coldestBlocked);
+}
+
+void AnomalyGuard::erase(std::size_t hole)
+{
+    // Backward-shift deletion (probing::staysAfterHole): no tombstone.
+    const std::size_t rows = m_rows.size();
+    for (std::size_t here = probing::nextRow(hole, rows); m_rows[here].hash != 0;
+         here = probing::nextRow(here, rows)) {
+        const std::size_t wanted = probing::homeRow(m_rows[here].hash, rows);
+        if (!probing::staysAfterHole(hole, here, wanted)) {
+            m_rows[hole] = std::move(m_rows[here]);
+            hole = here;
+        }
+    }
+    m_rows[hole] = Entry();
+    --m_size;
+}
+
+void AnomalyGuard::resize(std::size_t rows)
+{
+    std::vector<Entry> old(rows);
+    old.swap(m_rows);
+    for (Entry &row : old) {
+        if (row.hash == 0)
+            continue;
+        std::size_t i = probing::homeRow(row.hash, rows);
+        while (m_rows[i].hash != 0)
+            i = probing::nextRow(i, rows);
+        m_rows[i] = std::move(row);
+    }
 }
 
 TimeMs AnomalyGuard::blockedFor(const std::string &ip)
 {
     const TimeMs now = m_clock.nowMs();
     std::lock_guard lock(m_mutex);
-    auto it = m_entries.find(ip);
-    if (it == m_entries.end() || it->second.blockedUntilMs <= now)
+    const std::size_t i = find(ip, hashOf(ip));
+    if (i == npos || m_rows[i].blockedUntilMs <= now)
         return 0;
-    return it->second.blockedUntilMs - now;
+    return m_rows[i].blockedUntilMs - now;
 }
 
 void AnomalyGuard::recordFailure(const std::string &ip)
@@ -110,11 +191,11 @@ AnomalyGuard::Admission AnomalyGuard::admitCreate(const std::string &ip)
 bool AnomalyGuard::unblock(const std::string &ip)
 {
     std::lock_guard lock(m_mutex);
-    auto it = m_entries.find(ip);
-    if (it == m_entries.end() || it->second.blockedUntilMs <= m_clock.nowMs())
+    const std::size_t i = find(ip, hashOf(ip));
+    if (i == npos || m_rows[i].blockedUntilMs <= m_clock.nowMs())
         return false;
-    it->second.blockedUntilMs = 0;
-    it->second.failures = 0;
+    m_rows[i].blockedUntilMs = 0;
+    m_rows[i].failures = 0;
     return true;
 }
 
@@ -123,9 +204,9 @@ std::vector<AnomalyGuard::Blocked> AnomalyGuard::blocked()
     const TimeMs now = m_clock.nowMs();
     std::lock_guard lock(m_mutex);
     std::vector<Blocked> out;
-    for (const auto &[ip, e] : m_entries) {
-        if (e.blockedUntilMs > now)
-            out.push_back({ip, e.blockedUntilMs, e.failures});
+    for (const Entry &e : m_rows) {
+        if (e.hash != 0 && e.blockedUntilMs > now)
+            out.push_back({e.ip, e.blockedUntilMs, e.failures});
     }
     std::sort(out.begin(), out.end(), [](const Blocked &a, const Blocked &b) { return a.ip < b.ip; });
     return out;
@@ -134,7 +215,7 @@ std::vector<AnomalyGuard::Blocked> AnomalyGuard::blocked()
 std::size_t AnomalyGuard::trackedIps() const
 {
     std::lock_guard lock(m_mutex);
-    return m_entries.size();
+    return m_size;
 }
 
 } // namespace hourglass::service

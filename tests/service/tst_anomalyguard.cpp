@@ -188,6 +188,30 @@ private Q_SLOTS:
         QVERIFY(g.blockedFor("attacker") > 0);
     }
 
+    void anAddressInUseIsNotForgottenUnderASpray()
+    {
+        // Forgotten, a throttled address would get a full bucket again: the spray must push out
+        // the addresses it no longer uses, not one still being seen.
+        AnomalyGuard::Options o;
+        o.maxEntries = 1000;
+        o.createBurst = 5;
+        o.createPerSecond = 0.001; // no token comes back during the test
+        AnomalyGuard g(o, m_clock);
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(g.admitCreate("busy").allowed);
+        QVERIFY(!g.admitCreate("busy").allowed);
+        for (int i = 0; i < 20000; ++i) {
+            m_clock.advance(1);
+            QVERIFY(g.admitCreate("10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) +
+                                  "." + std::to_string(i % 256))
+                        .allowed);
+            if (i % 100 == 0)
+                QVERIFY2(!g.admitCreate("busy").allowed, qPrintable(QString::number(i)));
+        }
+        QCOMPARE(g.trackedIps(), std::size_t(1000));
+        QVERIFY(!g.admitCreate("busy").allowed);
+    }
+
     void memoryStaysBoundedEvenWhenEveryAddressIsBlocked()
     {
         AnomalyGuard::Options o;
