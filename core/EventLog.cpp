@@ -6,9 +6,29 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <string_view>
 #include <unistd.h>
+#include <utility>
 
 namespace hourglass {
+
+namespace {
+
+// An event in the queue: this header, then its user, id hash, client address and detail.
+struct Queued
+{
+    std::uint64_t sequence;
+    TimeMs timeMs;
+    std::int64_t count;
+    std::uint32_t sizes[4];
+    EventType type;
+    Area area;
+};
+
+// A queue buffer larger than this after a burst is given back instead of kept for the next one.
+constexpr std::size_t kKeptQueueBytes = 1 << 20;
+
+} // namespace
 
 EventLog::EventLog(Options options) : m_options(std::move(options))
 {
@@ -42,20 +62,28 @@ std::filesystem::path EventLog::currentFile() const
 
 void EventLog::append(const SessionEvent &event)
 {
-    // A copy, formatted on the writer's thread: the publisher is often an HTTP I/O thread, and the
-    // JSON line cost it ~3,200 instructions per event under callgrind, the copy ~700.
-    SessionEvent copy = event;
+    // The event's bytes are queued and formatted on the writer's thread: the publisher is often an
+    // HTTP I/O thread, and the JSON line cost it ~3,200 instructions per event under callgrind.
+    // Bytes, not a copy of the event: appending them reuses the queue's capacity, where a copy
+    // allocated its user name and hash, to be freed on the writer's thread.
+    const std::string_view texts[4] = {event.user, event.idHash, event.clientIp, event.detail};
+    Queued header{event.sequence, event.timeMs, event.count, {}, event.type, event.area};
+    for (int i = 0; i < 4; ++i)
+        header.sizes[i] = std::uint32_t(texts[i].size());
     {
         std::lock_guard lock(m_mutex);
-        if (m_queue.size() >= m_options.maxQueuedEvents) {
+        if (m_queued >= m_options.maxQueuedEvents) {
             ++m_dropped;
             return;
         }
-        m_queue.push_back(std::move(copy));
+        m_queue.append(reinterpret_cast<const char *>(&header), sizeof header);
+        for (const std::string_view text : texts)
+            m_queue.append(text);
+        ++m_queued;
         ++m_enqueued;
         // The writer needs waking only to start a batch, or to end one that grew large; events
         // arriving while it gathers are taken with the batch.
-        if (m_queue.size() != 1 && m_queue.size() != kGatherLimit)
+        if (m_queued != 1 && m_queued != kGatherLimit)
             return;
     }
     m_wake.notify_one();
@@ -85,37 +113,59 @@ std::string EventLog::lastError() const
 
 void EventLog::run()
 {
-    std::vector<SessionEvent> batch;
+    std::string batch;
+    std::size_t events = 0;
+    SessionEvent event; // refilled for each event: its strings keep their capacity
     std::vector<std::string> lines;
     for (;;) {
         std::uint64_t droppedNow = 0;
         {
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
-            if (m_queue.empty() && m_stopping)
+            m_wake.wait(lock, [&] { return m_stopping || m_queued > 0; });
+            if (m_queued == 0 && m_stopping)
                 return;
             // Let a burst gather: one write per interval under load instead of one wake-up and
             // one write per event. A flush, a large batch or shutdown ends the wait.
             m_wake.wait_for(lock, m_options.gatherInterval,
-                            [&] { return m_stopping || m_flushing > 0 || m_queue.size() >= kGatherLimit; });
+                            [&] { return m_stopping || m_flushing > 0 || m_queued >= kGatherLimit; });
             batch.swap(m_queue);
+            events = std::exchange(m_queued, 0);
             if (m_dropped > m_droppedReported) {
                 droppedNow = m_dropped - m_droppedReported;
                 m_droppedReported = m_dropped;
             }
         }
-        lines.reserve(batch.size() + 1);
-        for (const SessionEvent &event : batch)
+        lines.reserve(events + 1);
+        for (std::size_t at = 0; at < batch.size();) {
+            Queued header;
+            std::memcpy(&header, batch.data() + at, sizeof header);
+            at += sizeof header;
+            event.sequence = header.sequence;
+            event.timeMs = header.timeMs;
+            event.count = header.count;
+            event.type = header.type;
+            event.area = header.area;
+            for (int i = 0; i < 4; ++i) {
+                std::string &text = i == 0   ? event.user
+                                    : i == 1 ? event.idHash
+                                    : i == 2 ? event.clientIp
+                                             : event.detail;
+                text.assign(batch.data() + at, header.sizes[i]);
+                at += header.sizes[i];
+            }
             lines.push_back(event.toJsonLine());
+        }
         if (droppedNow > 0) {
             lines.push_back("{\"type\":\"log-overflow\",\"dropped\":" + std::to_string(droppedNow) + "}\n");
         }
         writeBatch(lines);
         {
             std::lock_guard lock(m_mutex);
-            m_written += batch.size();
+            m_written += events;
         }
         batch.clear();
+        if (batch.capacity() > kKeptQueueBytes)
+            batch = std::string();
         lines.clear();
         m_drained.notify_all();
     }

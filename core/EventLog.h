@@ -57,7 +57,8 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
     std::condition_variable m_drained;
-    std::vector<SessionEvent> m_queue; // formatted by the writer thread, not by the publisher
+    std::string m_queue;      // the events' bytes (EventLog.cpp), formatted by the writer thread
+    std::size_t m_queued = 0; // events in m_queue
     std::uint64_t m_enqueued = 0;
     std::uint64_t m_written = 0;
     std::uint64_t m_dropped = 0;

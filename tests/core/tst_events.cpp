@@ -221,6 +221,42 @@ private Q_SLOTS:
             QVERIFY(l.rfind("{\"seq\":", 0) == 0);
     }
 
+    // Every field reaches the file as the event renders it, whatever the texts' sizes and bytes,
+    // and events of different shapes follow one another in order.
+    void logWritesEveryFieldOfEveryEvent()
+    {
+        QTemporaryDir dir;
+        EventLog::Options o;
+        o.directory = dir.path().toStdString();
+        std::vector<SessionEvent> events;
+        for (int i = 0; i < 50; ++i) {
+            SessionEvent e;
+            e.sequence = std::uint64_t(1) << 40 | std::uint64_t(i);
+            e.timeMs = 1700000000000 + i;
+            e.type = EventType(i % (int(EventType::IpUnblocked) + 1));
+            e.area = i % 2 ? Area::Admin : Area::Storefront;
+            e.user = std::string(std::size_t(i * 7), char('a' + i % 26)) + "\"\\\n\xc3\xab";
+            e.idHash = i % 3 ? std::string(64, 'f') : std::string();
+            e.clientIp = i % 5 ? "2001:db8::" + std::to_string(i) : "10.0.0." + std::to_string(i);
+            e.detail = i % 4 ? std::string(std::size_t(i * 40), 'x') : std::string();
+            e.count = -i * 1000;
+            events.push_back(e);
+        }
+        {
+            EventLog log(o);
+            for (const SessionEvent &e : events)
+                log.append(e);
+            log.flush();
+        }
+        const std::vector<std::string> written = lines(o.directory / o.fileName);
+        QCOMPARE(written.size(), events.size());
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            std::string expected = events[i].toJsonLine();
+            expected.pop_back(); // the newline
+            QCOMPARE(written[i], expected);
+        }
+    }
+
     // The writer gathers events for a moment instead of waking for each: a burst still arrives
     // whole, in order, without anyone calling flush(); the file is the owner's only.
     void logWritesBurstsWithoutFlush()
