@@ -17,7 +17,7 @@ using namespace hourglass::http;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
     const HttpLimits limits;
-    bhttp::request_parser<bhttp::string_body> parser;
+    hourglass::http::RequestParser parser; // the server's parser type, fields on the default resource
     parser.header_limit(static_cast<std::uint32_t>(limits.maxHeaderBytes));
     parser.body_limit(limits.maxBodyBytes);
     parser.eager(true);

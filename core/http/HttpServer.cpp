@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <sched.h>
@@ -390,7 +391,11 @@ private:
 
     void readRequest()
     {
-        m_parser.emplace();
+        // The fields of the request before are gone with its parser; their memory is reused.
+        m_parser.reset();
+        m_fieldMemory.release();
+        m_parser.emplace(std::piecewise_construct, std::make_tuple(),
+                         std::make_tuple(std::pmr::polymorphic_allocator<char>(&m_fieldMemory)));
         m_parser->header_limit(static_cast<std::uint32_t>(m_server.options.limits.maxHeaderBytes));
         // The route's own limit is applied once the request line is known (onHeader).
         m_parser->body_limit(m_server.options.limits.hardMaxBodyBytes);
@@ -652,10 +657,15 @@ private:
     std::string m_peer;
     bool m_tls;
     beast::flat_buffer m_buffer{64 * 1024};
-    std::optional<bhttp::request_parser<bhttp::string_body>> m_parser;
-    Request m_request;  // the request being answered
-    std::string m_head; // the response's status line and header block
-    std::string m_body; // the response's content, until written
+    // The request's header fields live here: Beast allocates each field on its own, three to ten
+    // heap allocations and frees per request otherwise. A header beyond the buffer (up to the
+    // header limit) takes more from the heap until the next request.
+    std::array<std::byte, 2048> m_fieldBytes;
+    std::pmr::monotonic_buffer_resource m_fieldMemory{m_fieldBytes.data(), m_fieldBytes.size()};
+    std::optional<RequestParser> m_parser; // after m_fieldMemory: destroyed before it
+    Request m_request;                     // the request being answered
+    std::string m_head;                    // the response's status line and header block
+    std::string m_body;                    // the response's content, until written
     std::size_t m_served = 0;
     std::size_t m_bodyLimit = 0;
     bool m_keepAlive = false;

@@ -6,7 +6,7 @@ namespace hourglass::http {
 
 namespace bhttp = boost::beast::http;
 
-std::optional<HeaderFailure> checkRequestHeader(const bhttp::request_header<> &header,
+std::optional<HeaderFailure> checkRequestHeader(const bhttp::request_header<RequestFields> &header,
                                                 const HttpLimits &limits)
 {
     const auto malformed = [](std::string message) {

@@ -513,6 +513,23 @@ private Q_SLOTS:
         QVERIFY(c.closedByPeer(2s));
     }
 
+    void largeHeadersAndSmallOnesAlternateOnOneConnection()
+    {
+        // A request's fields live in memory the connection reuses; a header larger than its buffer
+        // takes more until the next request. Each request must read its own fields only.
+        auto s = server();
+        RawConnection c(s->port());
+        for (int i = 0; i < 4; ++i) {
+            const std::string big(6000, char('a' + i));
+            QVERIFY(c.send(get("/headers", "X-A: " + big + "\r\nX-B: " + big + "\r\nX-C: " + big + "\r\n")));
+            const auto r = c.read();
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.body, "host=x;x-a=" + big + ";x-b=" + big + ";x-c=" + big + ";");
+            QVERIFY(c.send(get("/headers", "X-Small: " + std::to_string(i) + "\r\n")));
+            QCOMPARE(c.read().body, "host=x;x-small=" + std::to_string(i) + ";");
+        }
+    }
+
     void busyKeepAliveConnectionIsNotCutOff()
     {
         // Each request renews the deadline: a connection kept busy for four times its keep-alive
