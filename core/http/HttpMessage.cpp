@@ -93,6 +93,7 @@ Response Response::json(int status, std::string body)
     Response r;
     r.status = status;
     r.body = std::move(body);
+    r.headers.reserve(2); // and a second header (Set-Cookie, Retry-After) without reallocating
     r.setHeader("Content-Type", "application/json");
     return r;
 }

@@ -402,20 +402,44 @@ const FlatJsonBody::Field *FlatJsonBody::find(std::string_view name) const
     return nullptr;
 }
 
-std::optional<std::string> FlatJsonBody::optionalString(std::string_view field, std::size_t maxBytes) const
+const FlatJsonBody::Field *FlatJsonBody::stringField(std::string_view field, std::size_t maxBytes) const
 {
     const Field *f = find(field);
     if (!f || f->kind == Kind::Null)
-        return std::nullopt;
+        return nullptr;
     if (f->kind != Kind::String)
         BodyError::notAString(field);
     BodyError::checkLength(field, f->text, maxBytes);
-    return f->text;
+    return f;
+}
+
+std::optional<std::string> FlatJsonBody::optionalString(std::string_view field, std::size_t maxBytes) const
+{
+    if (const Field *f = stringField(field, maxBytes))
+        return f->text;
+    return std::nullopt;
 }
 
 std::string FlatJsonBody::requiredString(std::string_view field, std::size_t maxBytes) const
 {
     std::optional<std::string> text = optionalString(field, maxBytes);
+    if (!text || text->empty())
+        BodyError::required(field);
+    return std::move(*text);
+}
+
+std::optional<std::string> FlatJsonBody::takeString(std::string_view field, std::size_t maxBytes)
+{
+    Field *f = const_cast<Field *>(stringField(field, maxBytes)); // this body is not const
+    if (!f)
+        return std::nullopt;
+    f->kind = Kind::Null;
+    return std::move(f->text);
+}
+
+std::string FlatJsonBody::takeRequiredString(std::string_view field, std::size_t maxBytes)
+{
+    std::optional<std::string> text = takeString(field, maxBytes);
     if (!text || text->empty())
         BodyError::required(field);
     return std::move(*text);

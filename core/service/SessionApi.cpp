@@ -348,9 +348,9 @@ Response SessionApi::issued(int status, const std::string &token, const SessionI
     std::optional<long long> maxAge;
     if (info.rememberMe) // a persistent cookie only for remember-me sessions
         maxAge = (info.expiresAtMs - info.lastActivityMs) / kMsPerSecond;
-    const std::string cookie = setCookie(kSessionCookie, token, maxAge);
+    std::string cookie = setCookie(kSessionCookie, token, maxAge);
     Response r = Response::json(status, sessionJson(info, &token, &cookie));
-    r.addHeader("Set-Cookie", cookie);
+    r.addHeader("Set-Cookie", std::move(cookie));
     return r;
 }
 
@@ -375,16 +375,16 @@ Response SessionApi::create(const Request &request, const std::string &peerIp)
 
 CreateParams SessionApi::createParams(const Request &request, const std::string &peerIp)
 {
-    const FlatJsonBody body =
+    FlatJsonBody body =
         FlatJsonBody::parse(request.body, {"user", "area", "remember_me", "client_ip", "user_agent"});
     CreateParams params;
-    params.user = body.requiredString("user", kMaxUserBytes);
+    params.user = body.takeRequiredString("user", kMaxUserBytes);
     params.area = areaFrom(body);
     params.rememberMe = body.optionalBool("remember_me", false);
-    params.clientIp = body.optionalString("client_ip", kMaxIpBytes).value_or(peerIp);
+    params.clientIp = body.takeString("client_ip", kMaxIpBytes).value_or(peerIp);
     if (!isIpAddress(params.clientIp))
         throw HttpError(400, "invalid_request", "'client_ip' is not an IP address");
-    params.userAgent = body.optionalString("user_agent", kMaxUserAgentBytes)
+    params.userAgent = body.takeString("user_agent", kMaxUserAgentBytes)
                            .value_or(std::string(request.header("user-agent").value_or("")));
     admitCreation(params.clientIp, "sessions created");
     return params;

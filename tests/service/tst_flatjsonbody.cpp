@@ -272,6 +272,31 @@ private Q_SLOTS:
         QCOMPARE(c.requiredString("user", 100), std::string("caf\xc3\xa9\xf0\x9f\x98\x80\n"));
     }
 
+    void takingAStringMovesItOutWithTheSameChecks()
+    {
+        FlatJsonBody b = FlatJsonBody::parse(
+            R"({"user":"a-user-name-longer-than-sso@example.com","area":5,"client_ip":null})", kAllowed);
+        QCOMPARE(b.takeRequiredString("user", 100), std::string("a-user-name-longer-than-sso@example.com"));
+        QCOMPARE(b.optionalString("user", 100), std::nullopt); // taken: absent now
+        const auto refusal = [&](auto read) -> std::string {
+            try {
+                read();
+                return "accepted";
+            } catch (const http::HttpError &e) {
+                return e.what();
+            }
+        };
+        QCOMPARE(refusal([&] { (void)b.takeRequiredString("user", 100); }),
+                 std::string("'user' is required"));
+        QCOMPARE(refusal([&] { (void)b.takeString("area", 100); }), std::string("'area' must be a string"));
+        QCOMPARE(b.takeString("client_ip", 100), std::nullopt);  // null
+        QCOMPARE(b.takeString("user_agent", 100), std::nullopt); // absent
+        FlatJsonBody c = FlatJsonBody::parse(R"({"user":"123456789"})", kAllowed);
+        QCOMPARE(refusal([&] { (void)c.takeString("user", 8); }),
+                 std::string("'user' is longer than 8 bytes"));
+        QCOMPARE(c.requiredString("user", 9), std::string("123456789")); // a refused take left it there
+    }
+
     void refusesWithTheHandlersMessages()
     {
         const auto refusal = [](const std::string &body, const char *field = nullptr) -> std::string {
