@@ -1,8 +1,7 @@
 #include "IpCounts.h"
 
+#include "IpAddress.h"
 #include "LinearProbing.h"
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstring>
@@ -21,29 +20,11 @@ bool overloaded(std::size_t size, std::size_t rows)
     return size * 8 > rows * 7;
 }
 
-enum class Family
+IpFamily parse(std::string_view ip, IpCounts::Row4 &v4, IpCounts::Row6 &v6)
 {
-    None,
-    V4,
-    V6
-};
-
-Family parse(std::string_view ip, IpCounts::Row4 &v4, IpCounts::Row6 &v6)
-{
-    char text[INET6_ADDRSTRLEN];
-    if (ip.empty() || ip.size() >= sizeof text)
-        return Family::None;
-    std::memcpy(text, ip.data(), ip.size());
-    text[ip.size()] = '\0';
-    if (inet_pton(AF_INET, text, &v4.address) == 1) {
-        v4.count = 0;
-        return Family::V4;
-    }
-    if (inet_pton(AF_INET6, text, v6.bytes) == 1) {
-        v6.count = 0;
-        return Family::V6;
-    }
-    return Family::None;
+    v4.count = 0;
+    v6.count = 0;
+    return parseIp(ip, v4.address, v6.bytes);
 }
 
 bool sameAddress(const IpCounts::Row4 &a, const IpCounts::Row4 &b)
@@ -154,15 +135,15 @@ std::size_t IpCounts::count(std::string_view ip) const
     Row4 v4;
     Row6 v6;
     switch (parse(ip, v4, v6)) {
-    case Family::V4:
+    case IpFamily::V4:
         if (const std::size_t i = find(m_v4, v4); i != m_v4.rows.size())
             return m_v4.rows[i].count;
         return 0;
-    case Family::V6:
+    case IpFamily::V6:
         if (const std::size_t i = find(m_v6, v6); i != m_v6.rows.size())
             return m_v6.rows[i].count;
         return 0;
-    case Family::None:
+    case IpFamily::None:
         break;
     }
     const auto it = m_other.find(std::string(ip));
@@ -174,11 +155,11 @@ void IpCounts::add(std::string_view ip)
     Row4 v4;
     Row6 v6;
     switch (parse(ip, v4, v6)) {
-    case Family::V4:
+    case IpFamily::V4:
         return add(m_v4, v4);
-    case Family::V6:
+    case IpFamily::V6:
         return add(m_v6, v6);
-    case Family::None:
+    case IpFamily::None:
         ++m_other[std::string(ip)];
         return;
     }
@@ -189,11 +170,11 @@ void IpCounts::remove(std::string_view ip)
     Row4 v4;
     Row6 v6;
     switch (parse(ip, v4, v6)) {
-    case Family::V4:
+    case IpFamily::V4:
         return remove(m_v4, v4);
-    case Family::V6:
+    case IpFamily::V6:
         return remove(m_v6, v6);
-    case Family::None:
+    case IpFamily::None:
         if (auto it = m_other.find(std::string(ip)); it != m_other.end() && --it->second == 0)
             m_other.erase(it);
         return;

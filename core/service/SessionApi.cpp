@@ -4,6 +4,7 @@
 #include "Cookies.h"
 #include "FlatJsonBody.h"
 #include "HttpError.h"
+#include "IpAddress.h"
 #include "JsonBody.h"
 #include "JsonText.h"
 #include "ServiceMetrics.h"
@@ -11,8 +12,6 @@
 #include "SettingsSchema.h"
 
 #include <QJsonArray>
-
-#include <arpa/inet.h>
 
 #include <cassert>
 #include <charconv>
@@ -33,11 +32,7 @@ using http::Response;
 
 bool isIpAddress(std::string_view text)
 {
-    if (text.empty() || text.size() >= kMaxIpBytes)
-        return false;
-    const std::string s(text);
-    unsigned char buf[16];
-    return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+    return !text.empty() && text.size() < kMaxIpBytes && hourglass::isIpAddress(text);
 }
 
 bool isLoopback(std::string_view ip)

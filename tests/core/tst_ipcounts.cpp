@@ -1,5 +1,6 @@
 // IpCounts: the per-IP session counts, against a reference map under random churn.
 
+#include "IpAddress.h"
 #include "IpCounts.h"
 
 #include <QtTest>
@@ -7,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <random>
 #include <string>
@@ -43,6 +45,84 @@ class TestIpCounts : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    // parseIp reads IPv4 itself: it must accept exactly what inet_pton accepts, with the same
+    // bytes, over exactly the text given (inet_pton stops at a NUL; parseIp refuses one).
+    void parsesAsInetPtonDoes()
+    {
+        const auto reference = [](const std::string &text, std::uint32_t &v4, std::uint8_t(&v6)[16]) {
+            if (text.find('\0') != std::string::npos)
+                return IpFamily::None;
+            if (inet_pton(AF_INET, text.c_str(), &v4) == 1)
+                return IpFamily::V4;
+            if (text.size() < INET6_ADDRSTRLEN && inet_pton(AF_INET6, text.c_str(), v6) == 1)
+                return IpFamily::V6;
+            return IpFamily::None;
+        };
+        std::vector<std::string> texts = {"0.0.0.0",
+                                          "255.255.255.255",
+                                          "1.2.3.4",
+                                          "10.1.23.45",
+                                          "01.2.3.4",
+                                          "1.2.3.04",
+                                          "1.2.3.0",
+                                          "256.1.1.1",
+                                          "1.2.3",
+                                          "1.2.3.4.",
+                                          ".1.2.3.4",
+                                          "1..2.3",
+                                          "1.2.3.4.5",
+                                          "1.2.3.-4",
+                                          "1.2.3.4 ",
+                                          " 1.2.3.4",
+                                          "",
+                                          "1.2.3.1000",
+                                          "999.1.1.1",
+                                          "0x1.2.3.4",
+                                          "1.2.3.4\0",
+                                          "::1",
+                                          "::ffff:1.2.3.4",
+                                          "2001:db8::1",
+                                          "fe80::1%eth0",
+                                          "1.2.3.a"};
+        texts.push_back(std::string("1.2.3.4") + '\0');       // inet_pton would read "1.2.3.4"
+        texts.push_back(std::string("1.2.3.4") + '\0' + "5"); // and here too
+        // Random strings over the characters that matter, of the lengths that matter.
+        std::mt19937_64 random(42);
+        const std::string alphabet = "0123456789.:abcdef%";
+        for (int i = 0; i < 200000; ++i) {
+            std::string text;
+            const std::size_t length = random() % 18;
+            for (std::size_t k = 0; k < length; ++k)
+                text += alphabet[random() % alphabet.size()];
+            texts.push_back(text);
+        }
+        // Random dotted quads, some with out-of-range or zero-padded octets.
+        for (int i = 0; i < 100000; ++i) {
+            std::string text;
+            for (int k = 0; k < 4; ++k) {
+                const unsigned octet = unsigned(random() % 300);
+                text += (k ? "." : "") + std::string(random() % 8 == 0 ? "0" : "") + std::to_string(octet);
+            }
+            texts.push_back(text);
+        }
+        int v4s = 0;
+        for (const std::string &text : texts) {
+            std::uint32_t a = 0, b = 0;
+            std::uint8_t a6[16] = {}, b6[16] = {};
+            const IpFamily got = parseIp(text, a, a6);
+            const IpFamily want = reference(text, b, b6);
+            QVERIFY2(got == want, qPrintable(QString::fromStdString(text)));
+            if (got == IpFamily::V4) {
+                QCOMPARE(a, b);
+                ++v4s;
+            }
+            if (got == IpFamily::V6)
+                QVERIFY(std::memcmp(a6, b6, 16) == 0);
+            QCOMPARE(isIpAddress(text), got != IpFamily::None);
+        }
+        QVERIFY(v4s > 20000); // about a third of the quads are valid
+    }
+
     void countsEachAddressAndForgetsItAtZero()
     {
         IpCounts counts;

@@ -462,6 +462,10 @@ private Q_SLOTS:
         QTest::newRow("bad ip") << QByteArray("POST") << QByteArray("/v1/sessions")
                                 << QByteArray(R"({"user":"a","client_ip":"999.1.1.1"})") << 400
                                 << QStringLiteral("IP address");
+        // inet_pton would have read the address up to the NUL and let it through.
+        QTest::newRow("ip with a NUL") << QByteArray("POST") << QByteArray("/v1/sessions")
+                                       << QByteArray(R"({"user":"a","client_ip":"10.0.0.1\u0000evil"})")
+                                       << 400 << QStringLiteral("IP address");
         QTest::newRow("long user") << QByteArray("POST") << QByteArray("/v1/sessions")
                                    << QByteArray(("{\"user\":\"" + std::string(300, 'u') + "\"}").c_str())
                                    << 400 << QStringLiteral("longer than 256");
