@@ -157,6 +157,15 @@ class TestHttpServer final : public QObject
         return s;
     }
 
+    // A server with one of its timeouts set: the deadline tests.
+    std::unique_ptr<HttpServer> serverWith(std::chrono::milliseconds HttpLimits::*timeout,
+                                           std::chrono::milliseconds value)
+    {
+        HttpLimits limits;
+        limits.*timeout = value;
+        return server(limits);
+    }
+
     bool rejected(Rejection r)
     {
         std::lock_guard lock(m_mutex);
@@ -481,9 +490,7 @@ private Q_SLOTS:
 
     void slowlorisIsCutOffAtTheHeaderDeadline()
     {
-        HttpLimits limits;
-        limits.headerTimeout = 400ms;
-        auto s = server(limits);
+        auto s = serverWith(&HttpLimits::headerTimeout, 400ms);
         RawConnection c(s->port());
         const auto start = std::chrono::steady_clock::now();
         c.send("GET / HTTP/1.1\r\n");
@@ -504,9 +511,7 @@ private Q_SLOTS:
 
     void idleKeepAliveConnectionsAreClosed()
     {
-        HttpLimits limits;
-        limits.keepAliveTimeout = 300ms;
-        auto s = server(limits);
+        auto s = serverWith(&HttpLimits::keepAliveTimeout, 300ms);
         RawConnection c(s->port());
         c.send(get("/"));
         QCOMPARE(c.read().status, 200);
@@ -551,9 +556,7 @@ private Q_SLOTS:
 
     void stalledBodyIsCutOffAtTheBodyDeadline()
     {
-        HttpLimits limits;
-        limits.bodyTimeout = 300ms;
-        auto s = server(limits);
+        auto s = serverWith(&HttpLimits::bodyTimeout, 300ms);
         RawConnection c(s->port());
         const auto start = std::chrono::steady_clock::now();
         QVERIFY(c.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
@@ -566,9 +569,7 @@ private Q_SLOTS:
 
     void clientThatDoesNotReadIsCutOffAtTheWriteDeadline()
     {
-        HttpLimits limits;
-        limits.writeTimeout = 300ms;
-        auto s = server(limits);
+        auto s = serverWith(&HttpLimits::writeTimeout, 300ms);
         RawConnection c(s->port());
         // 64 MiB: more than loopback's socket buffers take, so the write stalls until the deadline.
         QVERIFY(c.send(get("/big?bytes=67108864")));
