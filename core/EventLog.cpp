@@ -145,12 +145,9 @@ void EventLog::run()
             event.count = header.count;
             event.type = header.type;
             event.area = header.area;
+            std::string *const texts[4] = {&event.user, &event.idHash, &event.clientIp, &event.detail};
             for (int i = 0; i < 4; ++i) {
-                std::string &text = i == 0   ? event.user
-                                    : i == 1 ? event.idHash
-                                    : i == 2 ? event.clientIp
-                                             : event.detail;
-                text.assign(batch.data() + at, header.sizes[i]);
+                texts[i]->assign(batch.data() + at, header.sizes[i]);
                 at += header.sizes[i];
             }
             lines.push_back(event.toJsonLine());

@@ -13,13 +13,6 @@ namespace {
 
 using namespace probing;
 
-// Rows in use at most 7/8 of the table (linear probing stays short); at 7/8 to 7/12 full (growth
-// by half) an IPv4 address costs 9-14 bytes, an IPv6 address 23-35.
-bool overloaded(std::size_t size, std::size_t rows)
-{
-    return size * 8 > rows * 7;
-}
-
 IpFamily parse(std::string_view ip, IpCounts::Row4 &v4, IpCounts::Row6 &v6)
 {
     v4.count = 0;
@@ -78,7 +71,9 @@ template<typename Row> void IpCounts::add(Table<Row> &table, const Row &key)
         ++table.rows[i].count;
         return;
     }
-    if (overloaded(table.size + 1, table.rows.size()))
+    // Rows in use at most 7/8 of the table (linear probing stays short); at 7/8 to 7/12 full
+    // (growth by half) an IPv4 address costs 9-14 bytes, an IPv6 address 23-35.
+    if (overSevenEighths(table.size + 1, table.rows.size()))
         resize(table, std::max(kMinRows, table.rows.size() + table.rows.size() / 2));
     const std::size_t rows = table.rows.size();
     std::size_t i = home(key, rows);
@@ -183,7 +178,7 @@ void IpCounts::remove(std::string_view ip)
 
 void IpCounts::reserve(std::size_t addresses)
 {
-    if (overloaded(addresses, m_v4.rows.size()))
+    if (overSevenEighths(addresses, m_v4.rows.size()))
         resize(m_v4, std::max(kMinRows, addresses + addresses / 7 + 1));
 }
 

@@ -42,6 +42,13 @@ inline std::uint64_t hashText(std::string_view text, const std::uint64_t (&seed)
     return fold(hash, seed[0] ^ 0x9e3779b97f4a7c15ULL);
 }
 
+// Whether `size` entries fill more than 7/8 of `rows`: the load at which the tables that keep
+// short probe runs grow (IpCounts, SessionTable, AnomalyGuard).
+inline bool overSevenEighths(std::size_t size, std::size_t rows)
+{
+    return size * 8 > rows * 7;
+}
+
 // The hash scaled to a table of `rows`: any table size, no modulo.
 inline std::size_t homeRow(std::uint64_t hash, std::size_t rows)
 {

@@ -107,7 +107,7 @@ public:
         std::size_t i = m_rows.empty() ? 0 : rowFor(key, hash);
         if (!m_rows.empty() && m_rows[i].entry)
             return {m_rows[i].entry, false};
-        if ((m_size + 1) * 8 > m_rows.size() * 7) {
+        if (probing::overSevenEighths(m_size + 1, m_rows.size())) {
             resize(std::max(probing::kMinRows, m_rows.size() + m_rows.size() / 2));
             i = rowFor(key, hash);
         }
@@ -146,7 +146,7 @@ public:
     // Sizes the table for this many entries at once.
     void reserve(std::size_t entries)
     {
-        if (entries * 8 > m_rows.size() * 7)
+        if (probing::overSevenEighths(entries, m_rows.size()))
             resize(std::max(probing::kMinRows, entries + entries / 7 + 1));
     }
 

@@ -8,12 +8,6 @@ namespace hourglass::service {
 
 namespace {
 
-// Rows in use at most 7/8 of the table; it grows by half.
-bool overloaded(std::size_t size, std::size_t rows)
-{
-    return size * 8 > rows * 7;
-}
-
 // How many entries an eviction compares: the old list-based guard looked at the 64 coldest.
 constexpr std::size_t kCandidates = 64;
 
@@ -57,7 +51,7 @@ AnomalyGuard::Entry &AnomalyGuard::entry(const std::string &ip, TimeMs now)
     }
     if (m_size >= m_options.maxEntries)
         evictOne(now);
-    if (overloaded(m_size + 1, m_rows.size()))
+    if (probing::overSevenEighths(m_size + 1, m_rows.size())) // then it grows by half
         resize(std::max(probing::kMinRows, m_rows.size() + m_rows.size() / 2));
     const std::size_t rows = m_rows.size();
     std::size_t i = probing::homeRow(hash, rows);

@@ -6,7 +6,6 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace hourglass::service {
@@ -19,10 +18,10 @@ namespace hourglass::service {
 // preferring one that is not blocked, so that spraying addresses does not flush a block.
 //
 // The IPs live in one open-addressing table with linear probing (probing::), each row holding the
-// address (inline up to 15 characters: every IPv4 address) and its counters: a lookup reads one row
-// (88 bytes; one or two adjacent cache lines). A std::unordered_map with a std::list for recency took four to
-// five (bucket, node, list node and its neighbours): 4.3 % of the HTTP I/O thread under creation load from
-// 50,000 addresses (bench/README.md).
+// address (inline up to 15 characters: every IPv4 address) and its counters: a lookup reads one
+// row (88 bytes; one or two adjacent cache lines). A std::unordered_map with a std::list for
+// recency took four to five misses (bucket, node, list node and its neighbours): 4.3 % of the HTTP
+// I/O thread under creation load from 50,000 addresses (bench/README.md).
 class AnomalyGuard
 {
 public:

@@ -32,7 +32,7 @@ using http::Response;
 
 bool isIpAddress(std::string_view text)
 {
-    return !text.empty() && text.size() < kMaxIpBytes && hourglass::isIpAddress(text);
+    return text.size() < kMaxIpBytes && hourglass::isIpAddress(text);
 }
 
 bool isLoopback(std::string_view ip)
