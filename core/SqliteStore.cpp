@@ -455,14 +455,13 @@ void SqliteStore::run()
                     m_touches[hash].keepLater(times);
             }
             m_completed = std::max(m_completed, last);
-            for (auto it = m_waiters.begin(); it != m_waiters.end();) {
-                if (it->first <= m_completed) {
-                    ready.emplace_back(std::move(it->second), durableLocked(it->first));
-                    it = m_waiters.erase(it);
-                } else {
-                    ++it;
-                }
-            }
+            // Waiters whose ticket is settled are answered, in one pass (erasing each in place was
+            // quadratic in the waiters of a batch); the others keep their order.
+            const auto settled = std::stable_partition(m_waiters.begin(), m_waiters.end(),
+                                                       [&](const auto &w) { return w.first > m_completed; });
+            for (auto it = settled; it != m_waiters.end(); ++it)
+                ready.emplace_back(std::move(it->second), durableLocked(it->first));
+            m_waiters.erase(settled, m_waiters.end());
         }
         m_done.notify_all();
         for (auto &[done, durable] : ready)
