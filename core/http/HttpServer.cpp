@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -239,8 +238,7 @@ struct HttpServer::Impl
     Impl(Options o, RequestHandler &h, Observer obs)
         : options(std::move(o)), handler(h), observer(std::move(obs)),
           contexts(makeContexts(options.ioThreads)), sweeps(makeSweeps(contexts, options.limits)),
-          acceptor(*contexts.front()),
-          blocking(static_cast<std::size_t>(std::max(1, options.blockingThreads)))
+          acceptor(*contexts.front())
     {}
 
     // One io_context per I/O thread, each run by that thread alone: a connection's handlers never
@@ -323,7 +321,12 @@ struct HttpServer::Impl
     std::size_t nextContext = 0; // used by the accepting thread only
     std::optional<ssl::context> tlsContext;
     tcp::acceptor acceptor;
-    net::thread_pool blocking;
+    // Handlers that may block (mayBlock()) run here, on threads of their own (hg-block-N) so that
+    // top -H, perf and gdb tell them from the I/O threads; an asio::thread_pool's threads could
+    // not be named by their creator.
+    net::io_context blocking;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> blockingWork;
+    std::vector<std::thread> blockingThreads;
     std::mutex completionMutex;
     std::condition_variable completionsDone;
     std::size_t completions = 0;
@@ -777,6 +780,11 @@ bool HttpServer::start(std::string *error)
         d.threads.emplace_back([&context = *context] { context.run(); });
         nameThread(d.threads.back(), "hg-http-" + std::to_string(d.threads.size()));
     }
+    d.blockingWork.emplace(net::make_work_guard(d.blocking));
+    for (int i = 0; i < std::max(1, d.options.blockingThreads); ++i) {
+        d.blockingThreads.emplace_back([&d] { d.blocking.run(); });
+        nameThread(d.blockingThreads.back(), "hg-block-" + std::to_string(i + 1));
+    }
     return true;
 }
 
@@ -789,7 +797,12 @@ void HttpServer::stop()
         beast::error_code ec;
         d.acceptor.close(ec);
     });
-    d.blocking.join();
+    // The blocking handlers under way finish (their answers go to the I/O threads, which still
+    // run), then their threads end.
+    d.blockingWork.reset();
+    for (auto &t : d.blockingThreads)
+        t.join();
+    d.blockingThreads.clear();
     {
         // Their responses are posted to the I/O threads, which still run.
         std::unique_lock lock(d.completionMutex);

@@ -11,6 +11,9 @@
 #include <QTest>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <pthread.h>
 #include <sched.h>
 #include <set>
 #include <thread>
@@ -55,6 +58,12 @@ public:
         }
         if (request.path() == "/big") { // a body larger than the socket buffers hold
             r.body.assign(std::stoul(std::string(request.queryValue("bytes").value_or("0"))), 'x');
+            return r;
+        }
+        if (request.path() == "/thread") { // the name of the thread that runs the handler
+            char name[16] = {};
+            pthread_getname_np(pthread_self(), name, sizeof name);
+            r.body = name;
             return r;
         }
         if (request.path() == "/nocontent") {
@@ -239,6 +248,39 @@ private Q_SLOTS:
         for (int i = 0; i < 6; ++i)
             QCOMPARE(connections[std::size_t(i)]->read().body,
                      "GET /t" + std::to_string(i) + " 0 127.0.0.1 plain");
+    }
+
+    void mayBlockHandlersRunOnTheirOwnNamedThreads()
+    {
+        HttpServer::Options o;
+        o.ioThreads = 1;
+        o.blockingThreads = 3;
+        HttpServer s(o, m_handler);
+        std::string error;
+        QVERIFY2(s.start(&error), error.c_str());
+        const auto countNamed = [](const std::string &prefix) {
+            int count = 0;
+            for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+                std::ifstream comm(task.path() / "comm");
+                std::string name;
+                if (std::getline(comm, name) && name.rfind(prefix, 0) == 0)
+                    ++count;
+            }
+            return count;
+        };
+        // This test's other servers are gone: only this one's threads carry the names.
+        QCOMPARE(countNamed("hg-block-"), 3);
+        RawConnection c(s.port());
+        QVERIFY(c.send(get("/thread")));
+        QCOMPARE(c.read().body, std::string("hg-http-1"));
+        for (int i = 0; i < 4; ++i) {
+            QVERIFY(c.send("POST /thread HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+            const std::string name = c.read().body;
+            QVERIFY2(name == "hg-block-1" || name == "hg-block-2" || name == "hg-block-3", name.c_str());
+        }
+        // stop() lets the pool's threads end (a joined thread leaves /proc a moment later).
+        s.stop();
+        QTRY_COMPARE(countNamed("hg-block-"), 0);
     }
 
     void responsesAreFramedByTheServer()
