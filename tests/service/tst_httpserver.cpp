@@ -11,8 +11,6 @@
 #include <QTest>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <pthread.h>
 #include <sched.h>
 #include <set>
@@ -258,18 +256,8 @@ private Q_SLOTS:
         HttpServer s(o, m_handler);
         std::string error;
         QVERIFY2(s.start(&error), error.c_str());
-        const auto countNamed = [](const std::string &prefix) {
-            int count = 0;
-            for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
-                std::ifstream comm(task.path() / "comm");
-                std::string name;
-                if (std::getline(comm, name) && name.rfind(prefix, 0) == 0)
-                    ++count;
-            }
-            return count;
-        };
         // This test's other servers are gone: only this one's threads carry the names.
-        QCOMPARE(countNamed("hg-block-"), 3);
+        QCOMPARE(test::threadsNamed("hg-block-"), std::size_t(3));
         RawConnection c(s.port());
         QVERIFY(c.send(get("/thread")));
         QCOMPARE(c.read().body, std::string("hg-http-1"));
@@ -280,7 +268,7 @@ private Q_SLOTS:
         }
         // stop() lets the pool's threads end (a joined thread leaves /proc a moment later).
         s.stop();
-        QTRY_COMPARE(countNamed("hg-block-"), 0);
+        QTRY_COMPARE(test::threadsNamed("hg-block-"), std::size_t(0));
     }
 
     void responsesAreFramedByTheServer()
