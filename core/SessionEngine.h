@@ -402,6 +402,9 @@ private:
     // What validate() reads after finding a slot, beside the slot itself: the user's name.
     struct SlotHint
     {
+        // The name's block: its count and length (8 bytes), then the characters. Names of up to
+        // 56 characters (e-mail addresses mostly are) are fetched whole.
+        static constexpr std::size_t kBytes = 64;
         const void *operator()(const Slot &slot) const { return slot.user.get(); }
     };
     using SessionMap = SessionTable<Slot, SlotHint>;

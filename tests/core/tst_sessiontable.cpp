@@ -41,6 +41,7 @@ struct Value
 
 struct ValueHint
 {
+    static constexpr std::size_t kBytes = 64;
     const void *operator()(const Value &value) const { return value.hint; }
 };
 
