@@ -35,8 +35,8 @@ namespace hourglass {
 // HintOf::kBytes says how much the caller reads from there: up to a cache line, which a hint not
 // aligned to one (malloc aligns to 16 bytes) may split over two, so both are fetched. Fetching
 // only the first left the second a third miss in a row for the half of the names that cross a
-// line (both: -19 ns of ~490 per validation at a million sessions; bench/README.md, where the time
-// goes).
+// line (fetching both: -19 ns of ~490 per validation at a million sessions; bench/README.md, where
+// the time goes).
 //
 // A table grows by half when 7/8 full; erase() never rehashes (a removal holds no one up for
 // longer than its probe run) and shrinkIfSparse(), called where a rehash holds nobody up, gives
@@ -85,8 +85,8 @@ public:
             return;
         const auto home =
             reinterpret_cast<std::uintptr_t>(&m_rows[probing::homeRow(hash.bucketHash(), m_rows.size())]);
-        __builtin_prefetch(reinterpret_cast<const void *>(home));
-        __builtin_prefetch(reinterpret_cast<const void *>(home + 64)); // past the end: never faults
+        prefetchAt(home);
+        prefetchAt(home + kLineBytes); // past the end: never faults
     }
 
     // The hint find() fetches for `hash` as things stand (nullptr when the table lacks it).
@@ -194,14 +194,22 @@ private:
     static_assert(sizeof(Row) == 24);
     using Rows = std::pmr::vector<Row>;
 
-    // Starts fetching HintOf::kBytes bytes at `hint`: its first line and its last. Addresses are
-    // computed as integers: a null hint (a value without one) is no pointer to offset.
+    static constexpr std::size_t kLineBytes = 64; // a cache line on x86-64
+
+    // Prefetches take addresses computed as integers: a null hint (a value without one) or the
+    // line past the rows' end is no pointer to offset.
+    static void prefetchAt(std::uintptr_t address)
+    {
+        __builtin_prefetch(reinterpret_cast<const void *>(address));
+    }
+
+    // Starts fetching HintOf::kBytes bytes at `hint`: its first line and its last.
     static void prefetchHint(const void *hint)
     {
-        static_assert(HintOf::kBytes >= 1 && HintOf::kBytes <= 64, "two lines at most");
+        static_assert(HintOf::kBytes >= 1 && HintOf::kBytes <= kLineBytes, "two lines at most");
         const auto at = reinterpret_cast<std::uintptr_t>(hint);
-        __builtin_prefetch(hint);
-        __builtin_prefetch(reinterpret_cast<const void *>(at + (HintOf::kBytes - 1)));
+        prefetchAt(at);
+        prefetchAt(at + (HintOf::kBytes - 1));
     }
 
     // The row holding `hash` (whose first 8 bytes are `key`), or the empty row where its probe
