@@ -546,8 +546,12 @@ private:
     IpCounts m_byIp;
     bool m_countIps = false; // guarded by m_directoryMutex
 
-    TableMemory m_tableMemory; // the shards' session entries and m_byUser's records: destroyed last
-    UserDirectory m_byUser{&m_tableMemory};
+    // The shards' session entries and rows, and m_byUser's records, each from a resource of their
+    // own (destroyed after what they hold): a restart fills the shards and the per-user index on
+    // two threads at once, which one resource's lock made wait for each other.
+    TableMemory m_tableMemory;
+    TableMemory m_userMemory;
+    UserDirectory m_byUser{&m_userMemory};
     std::vector<std::unique_ptr<Shard>> m_shards;
 
     mutable std::mutex m_authMutex;
