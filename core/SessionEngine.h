@@ -305,7 +305,7 @@ public:
 
 private:
     // A session's data. Most sessions have none, so it costs one pointer until it is set (a
-    // std::string is 32 bytes in every session; bench/README.md, memory).
+    // std::string is 32 bytes in every session; bench/HISTORY.md, memory).
     class SessionData
     {
     public:

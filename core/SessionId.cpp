@@ -116,7 +116,7 @@ IdHash sha256(std::string_view data)
     // they run the same code (SHA-NI here) and are what OpenSSL 3 itself runs under the EVP calls.
     // The EVP route (a method fetched once, a context reused per thread) frees and allocates the
     // digest's state on every EVP_DigestInit_ex2 in OpenSSL 3.0: ~120 ns per identifier against
-    // ~60 ns, on every request (bench/README.md, where the time goes). The one thing lost is a FIPS
+    // ~60 ns, on every request (bench/HISTORY.md, where the time goes). The one thing lost is a FIPS
     // provider's say over this hash, which Debian does not configure; tst_sessionid checks the
     // result against EVP's.
     std::array<std::uint8_t, IdHash::kSize> digest{};

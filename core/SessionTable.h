@@ -21,7 +21,7 @@ namespace hourglass {
 // It replaces a std::unordered_map, whose lookup at a million sessions read the bucket, the node
 // before the first one of the bucket (the bucket array points there), the node itself and the next
 // node (to see where the bucket ends): four cache misses where this table has two, the row and the
-// entry (bench/README.md, where the time goes). The ID hash is SHA-256 output that clients cannot
+// entry (bench/HISTORY.md, where the time goes). The ID hash is SHA-256 output that clients cannot
 // choose, so its first 8 bytes are the probe hash as they are; they also tell rows apart without
 // reading an entry (entries are compared in full, in constant time, only when they match).
 //
@@ -29,13 +29,13 @@ namespace hourglass {
 // after a lookup (the engine's slot: its user's name). find() starts fetching it as soon as the
 // row is read, beside the entry: at a million sessions each is a cache miss, and read one after
 // the other (the row, the entry, then the name the entry points to) they were three misses in a
-// row, ~30 % of a validation (bench/README.md, where the time goes). A hint may go stale (a slot
+// row, ~30 % of a validation (bench/HISTORY.md, where the time goes). A hint may go stale (a slot
 // restored at start-up gets its name later); find() puts the current one back. A stale hint costs
 // one wasted prefetch, never a wrong answer: a prefetch never faults, whatever the address.
 // HintOf::kBytes says how much the caller reads from there: up to a cache line, which a hint not
 // aligned to one (malloc aligns to 16 bytes) may split over two, so both are fetched. Fetching
 // only the first left the second a third miss in a row for the half of the names that cross a
-// line (fetching both: -19 ns of ~490 per validation at a million sessions; bench/README.md, where
+// line (fetching both: -19 ns of ~490 per validation at a million sessions; bench/HISTORY.md, where
 // the time goes).
 //
 // A table grows by half when 7/8 full; erase() never rehashes (a removal holds no one up for
@@ -78,7 +78,7 @@ public:
     // average ~1.9 rows past its home at a shard's load at a million sessions (0.79): in the home
     // row's line half the time, in the next 35 %, further 14 % (a simulation of the probe runs).
     // The next line fetched too: -11 ns per validation at a million sessions, the mean of 18
-    // alternating pairs of ~460 ns (a pair's difference varies by ~20 ns; bench/README.md).
+    // alternating pairs of ~460 ns (a pair's difference varies by ~20 ns; bench/HISTORY.md).
     void prefetch(const IdHash &hash) const
     {
         if (m_rows.empty())

@@ -57,7 +57,7 @@ public:
     // is handed to a reader as a const reference while a lock keeps the owner (a reader can copy
     // it, which counts, but not move it out): SessionEngine::validate() with a reader hands over
     // a session so, and saves the two counts of a validation and their release (with the session
-    // in cache 260-337 ns against 287-369 ns per validation; bench/README.md, where the time goes).
+    // in cache 260-337 ns against 287-369 ns per validation; bench/HISTORY.md, where the time goes).
     static SharedText borrow(const SharedText &owner) noexcept
     {
         SharedText borrowed;

@@ -164,7 +164,7 @@ public:
 // One coarse timer per I/O thread enforces the deadlines of all its connections, as nginx does.
 // Beast's basic_stream gives each connection a timer of its own that it cancels and re-arms on
 // every read and write: a timer-queue insertion and removal, a clock read and the cancelled wait's
-// completion each time, ~5 % of the I/O thread's samples under creation load (bench/README.md).
+// completion each time, ~5 % of the I/O thread's samples under creation load (bench/HISTORY.md).
 // Here a connection only stores its deadline. The sweep runs every `period` while the thread has
 // connections, so a deadline is enforced within one period of passing.
 class DeadlineSweep

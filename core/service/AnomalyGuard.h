@@ -21,7 +21,7 @@ namespace hourglass::service {
 // address (inline up to 15 characters: every IPv4 address) and its counters: a lookup reads one
 // row (88 bytes; one or two adjacent cache lines). A std::unordered_map with a std::list for
 // recency took four to five misses (bucket, node, list node and its neighbours): 4.3 % of the HTTP
-// I/O thread under creation load from 50,000 addresses (bench/README.md).
+// I/O thread under creation load from 50,000 addresses (bench/HISTORY.md).
 class AnomalyGuard
 {
 public:
